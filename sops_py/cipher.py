@@ -1,0 +1,191 @@
+"""The ``ENC[AES256_GCM,data:...,iv:...,tag:...,type:...]`` value codec.
+
+Pure: no I/O. One ``Cipher`` per operation holds the data key and the IV stash, so a value decrypted
+and re-encrypted unchanged at the same path gets the same IV and therefore the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .errors import SopsError
+from .gofmt import format_f
+from .tree import Comment, Time
+
+NONCE_SIZE = 32  # sops uses a 32-byte GCM nonce, not the usual 12
+_ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.DOTALL)
+_b64 = base64.b64encode
+
+
+class CipherError(SopsError):
+    """A value could not be decrypted (bad format, wrong key or tampered data)."""
+
+    exit_code = 25
+
+
+def is_encrypted(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("ENC[AES256_GCM,")
+
+
+def to_bytes(value: object) -> bytes:
+    """The canonical bytes sops encrypts and hashes for a leaf (sops ToBytes)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, bool):  # before int: bool is an int in Python
+        return b"True" if value else b"False"
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, float):
+        return format_f(value).encode()
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, Time):
+        return value.text.encode()
+    if isinstance(value, Comment):
+        return value.value.encode("utf-8", "surrogateescape")
+    raise SopsError(f"Value to encrypt has unsupported type {type(value).__name__}")
+
+
+def type_of(value: object) -> str:
+    if isinstance(value, (str, bytes)):
+        return "str"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, Time):
+        return "time"
+    if isinstance(value, Comment):
+        return "comment"
+    raise SopsError(f"Value to encrypt has unsupported type {type(value).__name__}")
+
+
+def _parse_bool(s: str) -> bool:
+    # Go strconv.ParseBool
+    if s in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if s in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise ValueError(f'strconv.ParseBool: parsing "{s}": invalid syntax')
+
+
+def _parse_int(s: str) -> int:
+    # Go strconv.Atoi: decimal digits with an optional sign, int64 range
+    if not re.fullmatch(r"[+-]?[0-9]+", s):
+        raise ValueError(f'strconv.Atoi: parsing "{s}": invalid syntax')
+    v = int(s)
+    if not -(2**63) <= v < 2**63:
+        raise ValueError(f'strconv.Atoi: parsing "{s}": value out of range')
+    return v
+
+
+def _parse_float(s: str) -> float:
+    # Go strconv.ParseFloat accepts +Inf/-Inf/NaN spellings and underscores only with a base prefix
+    low = s.lower()
+    if low in ("+inf", "inf", "+infinity", "infinity"):
+        return float("inf")
+    if low in ("-inf", "-infinity"):
+        return float("-inf")
+    if low == "nan":
+        return float("nan")
+    if "_" in s or not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?0[xX][0-9a-fA-F.pP+-]+", s):
+        raise ValueError(f'strconv.ParseFloat: parsing "{s}": invalid syntax')
+    if s.lstrip("+-")[:2].lower() == "0x":
+        return float.fromhex(s)
+    return float(s)
+
+
+def _from_bytes(data: bytes, typ: str) -> object:
+    if typ == "str":
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data
+    text = data.decode("utf-8", "replace")
+    if typ == "int":
+        return _parse_int(text)
+    if typ == "float":
+        return _parse_float(text)
+    if typ == "bool":
+        return _parse_bool(text)
+    if typ == "time":
+        return Time.parse_rfc3339(text)
+    if typ == "comment":
+        return Comment(text)
+    if typ == "bytes":
+        return data
+    raise ValueError(f"Unknown datatype: {typ}")
+
+
+def _b64decode(s: str) -> bytes:
+    # Go base64.StdEncoding: padding required, newlines ignored
+    return base64.b64decode(s.replace("\r", "").replace("\n", ""), validate=True)
+
+
+class Cipher:
+    """AES-256-GCM with sops' 32-byte IVs, for one operation under one data key."""
+
+    __slots__ = ("_aes", "_rand", "_stash")
+
+    def __init__(self, key: bytes, rand: Callable[[int], bytes] = os.urandom) -> None:
+        if len(key) != 32:
+            raise SopsError(f"data key must be 32 bytes, got {len(key)}")
+        self._aes = AESGCM(key)
+        self._rand = rand
+        self._stash: dict[tuple[str, bytes, str], bytes] = {}
+
+    def encrypt(self, value: object, aad: str) -> str:
+        """Encrypt a leaf. Empty strings and empty comments stay empty, as in sops."""
+        typ = type_of(value)
+        plain = to_bytes(value)
+        if not plain and typ in ("str", "comment"):
+            return ""
+        aad_b = aad.encode("utf-8", "surrogateescape")
+        iv = self._stash.get((typ, plain, aad))
+        if iv is None:
+            iv = self._rand(NONCE_SIZE)
+        out = self._aes.encrypt(iv, plain, aad_b)
+        return "ENC[AES256_GCM,data:%s,iv:%s,tag:%s,type:%s]" % (
+            _b64(out[:-16]).decode(), _b64(iv).decode(), _b64(out[-16:]).decode(), typ,
+        )
+
+    def decrypt(self, token: str, aad: str) -> object:
+        """Decrypt one ENC token and remember its IV for a later identical encrypt."""
+        if token == "":
+            return ""
+        m = _ENC_RE.match(token)
+        if not m:
+            raise CipherError(f"Input string {token} does not match sops' data format")
+        try:
+            data = _b64decode(m.group(1))
+            iv = _b64decode(m.group(2))
+            tag = _b64decode(m.group(3))
+        except (binascii.Error, ValueError) as e:
+            raise CipherError(f"Error base64-decoding value: {e}") from None
+        typ = m.group(4)
+        if not iv:
+            raise CipherError("Could not decrypt with AES_GCM: empty IV")
+        try:
+            plain = self._aes.decrypt(iv, data + tag, aad.encode("utf-8", "surrogateescape"))
+        except InvalidTag:
+            raise CipherError(
+                "Could not decrypt with AES_GCM: cipher: message authentication failed"
+            ) from None
+        except ValueError as e:
+            raise CipherError(f"Could not decrypt with AES_GCM: {e}") from None
+        try:
+            value = _from_bytes(plain, typ)
+        except ValueError as e:
+            raise CipherError(str(e)) from None
+        stash_typ = "str" if typ == "bytes" else typ
+        self._stash[(stash_typ, plain, aad)] = iv
+        return value

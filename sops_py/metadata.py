@@ -1,0 +1,304 @@
+"""The ``sops`` section: load it from a tree branch into ``Metadata`` and write it back.
+
+Wire field names live here only. Key types this build cannot use yet are still loaded into
+``KeyEntry`` and written back unchanged, so their files keep working through a rewrite.
+Output follows sops 3.13: every mapping's keys sorted, one key group as flat lists, more as
+``key_groups``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConflictingParameters, SopsError
+from .tree import Branch, Comment, Time
+
+# Key type names as written in metadata, and the order sops builds a group in after loading.
+KEY_TYPES_LOAD_ORDER = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp", "age")
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "kms": ("arn", "role", "context", "created_at", "enc", "aws_profile"),
+    "gcp_kms": ("resource_id", "created_at", "enc"),
+    "hckms": ("key_id", "created_at", "enc"),
+    "azure_kv": ("vault_url", "name", "version", "created_at", "enc"),
+    "hc_vault": ("vault_address", "engine_path", "key_name", "created_at", "enc"),
+    "age": ("recipient", "enc"),
+    "pgp": ("created_at", "enc", "fp"),
+}
+_OMIT_EMPTY = {("kms", "role"), ("kms", "context")}
+# In a key group sops always writes these two lists, even empty.
+_GROUP_ALWAYS = ("hc_vault", "age")
+CRYPT_RULES = (
+    "unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex",
+    "unencrypted_comment_regex", "encrypted_comment_regex",
+)
+DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
+CRYPT_RULES_ERROR = (
+    "Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, "
+    "unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file"
+)
+
+
+@dataclass
+class KeyEntry:
+    """One master key as recorded in metadata: its type and wire fields (``enc`` included)."""
+
+    type: str
+    fields: dict[str, Any]
+
+    @property
+    def enc(self) -> str:
+        return str(self.fields.get("enc") or "")
+
+    @enc.setter
+    def enc(self, value: str) -> None:
+        self.fields["enc"] = value
+
+    def identity(self) -> str:
+        """What sops' ToString prints for this key (used in reports and key matching)."""
+        f = self.fields
+        if self.type == "age":
+            return str(f.get("recipient", ""))
+        if self.type == "pgp":
+            return str(f.get("fp", ""))
+        if self.type == "kms":
+            s = str(f.get("arn", ""))
+            if f.get("role"):
+                s += "+" + str(f["role"])
+            if f.get("context"):
+                s += "|" + ",".join(f"{k}:{v}" for k, v in sorted(f["context"].items()))
+            if f.get("aws_profile"):
+                s += "|" + str(f["aws_profile"])
+            return s
+        if self.type == "gcp_kms":
+            return str(f.get("resource_id", ""))
+        if self.type == "hckms":
+            return str(f.get("key_id", ""))
+        if self.type == "azure_kv":
+            return f"{f.get('vault_url', '')}/keys/{f.get('name', '')}/{f.get('version', '')}"
+        if self.type == "hc_vault":
+            return f"{f.get('vault_address', '')}/v1/{f.get('engine_path', '')}/keys/{f.get('key_name', '')}"
+        return repr(f)
+
+
+@dataclass
+class Metadata:
+    key_groups: list[list[KeyEntry]] = field(default_factory=list)
+    shamir_threshold: int = 0
+    lastmodified: str = ""
+    mac: str = ""
+    unencrypted_suffix: str = ""
+    encrypted_suffix: str = ""
+    unencrypted_regex: str = ""
+    encrypted_regex: str = ""
+    unencrypted_comment_regex: str = ""
+    encrypted_comment_regex: str = ""
+    mac_only_encrypted: bool = False
+    version: str = ""
+
+    def crypt_rule(self) -> tuple[str, str]:
+        """The one crypt rule in force as (name, value); the default suffix when none is set."""
+        for name in CRYPT_RULES:
+            value = getattr(self, name)
+            if value:
+                return name, value
+        return "unencrypted_suffix", DEFAULT_UNENCRYPTED_SUFFIX
+
+    def lastmodified_aad(self) -> str:
+        """lastmodified re-formatted as RFC 3339 (``Z``, no fraction): the MAC's AAD, as sops does."""
+        return _normalise_rfc3339(self.lastmodified)
+
+
+def check_crypt_rules(values: dict[str, str], exc: type[SopsError] = ConflictingParameters) -> None:
+    if sum(1 for name in CRYPT_RULES if values.get(name)) > 1:
+        raise exc(CRYPT_RULES_ERROR)
+
+
+def _normalise_rfc3339(text: str) -> str:
+    try:
+        t = Time.parse_rfc3339(text)
+    except ValueError:
+        raise SopsError(
+            f'parsing time "{text}" as "2006-01-02T15:04:05Z07:00": cannot parse "{text}" as "2006"'
+        ) from None
+    # Go formats the parsed time in its own zone: keep the offset, drop the fraction.
+    return t.rfc3339()
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _plain(value: Any) -> Any:
+    """A metadata value with comments dropped, branches as dicts and lists as lists."""
+    if isinstance(value, Branch):
+        return {k: _plain(v) for k, v in value if not isinstance(k, Comment)}
+    if isinstance(value, list):
+        return [_plain(v) for v in value if not isinstance(v, Comment)]
+    return value
+
+
+def _as_str(value: Any, name: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"  # mapstructure weak typing
+    if isinstance(value, (int, float)):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if isinstance(value, Time):
+        return value.text
+    raise SopsError(f"'{name}' expected type 'string', got {type(value).__name__}")
+
+
+def _as_int(value: Any, name: str) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value, 0)
+        except ValueError:
+            try:
+                f = float(value)  # sops 3.11 accepts "2.0" from flattened stores
+                if f.is_integer():
+                    return int(f)
+            except ValueError:
+                pass
+    raise SopsError(f"cannot parse '{name}' as int: {value!r}")
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "t", "true")
+    if isinstance(value, (int, float)):
+        return value != 0
+    return False
+
+
+def _load_key(kind: str, raw: Any) -> KeyEntry:
+    if not isinstance(raw, dict):
+        raise SopsError(f"invalid {kind} key entry in sops metadata")
+    fields: dict[str, Any] = {}
+    for name in KEY_FIELDS[kind]:
+        if name == "context":
+            ctx = raw.get("context")
+            if ctx:
+                if not isinstance(ctx, dict):
+                    raise SopsError("invalid kms context in sops metadata")
+                fields["context"] = {str(k): _as_str(v, "context") for k, v in ctx.items()}
+            continue
+        fields[name] = _as_str(raw.get(name), name)
+    if "created_at" in fields:
+        try:
+            Time.parse_rfc3339(fields["created_at"])
+        except ValueError:
+            raise SopsError(
+                f'parsing time "{fields["created_at"]}" as "2006-01-02T15:04:05Z07:00": '
+                f'cannot parse "{fields["created_at"]}" as "2006"'
+            ) from None
+    return KeyEntry(kind, fields)
+
+
+def _load_group(raw: dict[str, Any]) -> list[KeyEntry]:
+    group: list[KeyEntry] = []
+    for kind in KEY_TYPES_LOAD_ORDER:
+        entries = raw.get(kind) or []
+        if not isinstance(entries, list):
+            raise SopsError(f"invalid '{kind}' list in sops metadata")
+        group.extend(_load_key(kind, e) for e in entries)
+    return group
+
+
+def load(branch: Any) -> Metadata:
+    """Build Metadata from the ``sops`` value of a tree (a Branch), validating like sops' ToInternal."""
+    raw = _plain(branch)
+    if not isinstance(raw, dict):
+        raise SopsError("Found sops entry that is not a mapping")
+    md = Metadata()
+    md.lastmodified = _as_str(raw.get("lastmodified"), "lastmodified")
+    md.lastmodified_aad()  # validates, as sops parses it on load
+    if any(raw.get(kind) for kind in KEY_TYPES_LOAD_ORDER):
+        md.key_groups = [_load_group(raw)]
+    elif raw.get("key_groups"):
+        groups = raw["key_groups"]
+        if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+            raise SopsError("invalid 'key_groups' in sops metadata")
+        md.key_groups = [_load_group(g) for g in groups]
+    else:
+        raise SopsError("No keys found in file")
+    md.shamir_threshold = _as_int(raw.get("shamir_threshold"), "shamir_threshold")
+    md.mac = _as_str(raw.get("mac"), "mac")
+    md.version = _as_str(raw.get("version"), "version")
+    md.mac_only_encrypted = _as_bool(raw.get("mac_only_encrypted"))
+    rules = {name: _as_str(raw.get(name), name) for name in CRYPT_RULES}
+    check_crypt_rules(rules, SopsError)
+    for name, value in rules.items():
+        setattr(md, name, value)
+    if not any(rules.values()):
+        md.unencrypted_suffix = DEFAULT_UNENCRYPTED_SUFFIX
+    return md
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _key_branch(key: KeyEntry) -> Branch:
+    out = Branch()
+    for name in sorted(KEY_FIELDS.get(key.type, tuple(key.fields))):
+        value = key.fields.get(name, "")
+        if (key.type, name) in _OMIT_EMPTY and not value:
+            continue
+        if name == "context":
+            value = Branch(sorted(value.items()))
+        out.append((name, value))
+    return out
+
+
+def _group_items(group: list[KeyEntry], always: tuple[str, ...]) -> list[tuple[str, Any]]:
+    items = []
+    for kind in KEY_FIELDS:
+        keys = [_key_branch(k) for k in group if k.type == kind]
+        if keys or kind in always:
+            items.append((kind, keys))
+    return items
+
+
+def to_branch(md: Metadata) -> Branch:
+    """The ``sops`` mapping as sops 3.13 writes it (all keys sorted)."""
+    items: list[tuple[str, Any]] = []
+    if len(md.key_groups) == 1:
+        items.extend(_group_items(md.key_groups[0], ()))
+    elif md.key_groups:
+        items.append(
+            ("key_groups", [Branch(sorted(_group_items(g, _GROUP_ALWAYS))) for g in md.key_groups])
+        )
+    items.append(("lastmodified", md.lastmodified))
+    items.append(("mac", md.mac))
+    if md.mac_only_encrypted:
+        items.append(("mac_only_encrypted", True))
+    if md.shamir_threshold:
+        items.append(("shamir_threshold", md.shamir_threshold))
+    for name in CRYPT_RULES:
+        if getattr(md, name):
+            items.append((name, getattr(md, name)))
+    items.append(("version", md.version))
+    return Branch(sorted(items, key=lambda kv: kv[0]))
+
+
+_SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+
+
+def version_tuple(version: str) -> tuple[int, int, int]:
+    m = _SEMVER.match(version)
+    if not m:
+        raise SopsError(f"Invalid Semantic Version: {version!r}", exit_code=202)
+    return tuple(int(g or 0) for g in m.groups())  # type: ignore[return-value]

@@ -1,0 +1,168 @@
+"""One tree walk for encrypt and decrypt: crypt rule + cipher + MAC accumulation, in place.
+
+Mirrors sops' walkBranch/walkSlice: AAD is the mapping keys joined by ':' plus ':' (list indices
+left out), comments use their container's path, nulls are skipped, and the MAC hashes every
+non-comment leaf (only encrypted ones under mac_only_encrypted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from .cipher import Cipher, CipherError, to_bytes
+from .errors import ErrorDecryptingTree, ErrorEncryptingTree
+from .rules import Rule
+from .tree import Branch, Comment, Time
+
+log = logging.getLogger("sops_py")
+
+# sha256("sops"): prefixes the MAC when mac_only_encrypted is set, as in sops
+MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex("8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69")
+_LEAF_TYPES = (str, bool, int, float, bytes, Time)
+
+
+class GoUint64(int):
+    """An integer YAML resolves to Go's uint64 (beyond int64): sops cannot walk it."""
+
+
+class _Walker:
+    def __init__(self, cipher: Cipher, rule: Rule, mac_only_encrypted: bool, decrypt: bool) -> None:
+        self.cipher = cipher
+        self.rule = rule
+        self.decrypt = decrypt
+        self.mac_only = mac_only_encrypted
+        self.hash = hashlib.sha512()
+        if mac_only_encrypted:
+            self.hash.update(MAC_ONLY_ENCRYPTED_INIT)
+        self.comments = rule.uses_comments
+
+    def leaf(self, value: Any, path: list[str], matched: bool, stack: list[list[str]] | None) -> Any:
+        is_comment = isinstance(value, Comment)
+        if type(value) is GoUint64:
+            raise ErrorEncryptingTree("Error walking tree: Cannot walk value, unknown type: uint64")
+        if self.comments:
+            encrypted = self.rule.encrypted(matched, stack, is_comment)
+        else:
+            encrypted = self.rule.encrypted(matched, None, is_comment)
+        aad = ":".join(path) + ":"
+        if self.decrypt:
+            if not encrypted:
+                result = value
+            elif is_comment:
+                try:
+                    result = self.cipher.decrypt(value.value, aad)
+                except CipherError:
+                    # sops keeps a comment it cannot decrypt: files from old versions had clear comments
+                    log.warning("Found possibly unencrypted comment in file. This is to be expected if "
+                                "the file being decrypted was created with an older version of SOPS.")
+                    result = value
+            elif isinstance(value, str):
+                try:
+                    result = self.cipher.decrypt(value, aad)
+                except CipherError as e:
+                    raise ErrorDecryptingTree(
+                        f"Error decrypting tree: Error walking tree: Could not decrypt value: {e}"
+                    ) from None
+            else:
+                raise ErrorDecryptingTree(
+                    "Error decrypting tree: Error walking tree: Expected encrypted value as string, "
+                    f"but got {_go_type(value)}"
+                )
+            if (encrypted or not self.mac_only) and not isinstance(result, Comment):
+                self.hash.update(to_bytes(result))
+            return result
+        if (encrypted or not self.mac_only) and not is_comment:
+            self.hash.update(to_bytes(value))
+        if not encrypted:
+            return value
+        return self.cipher.encrypt(value, aad)
+
+    def value(self, value: Any, path: list[str], matched: bool, stack: list[list[str]] | None) -> Any:
+        if isinstance(value, Branch):
+            self.branch(value, path, matched, stack)
+            return value
+        if isinstance(value, list):
+            self.seq(value, path, matched, stack)
+            return value
+        if value is None:
+            return None
+        if isinstance(value, (_LEAF_TYPES, Comment)):
+            return self.leaf(value, path, matched, stack)
+        raise ErrorEncryptingTree(
+            f"Error walking tree: Cannot walk value, unknown type: {type(value).__name__}"
+        )
+
+    def seq(self, seq: list[Any], path: list[str], matched: bool, stack: list[list[str]] | None) -> None:
+        if stack is not None:
+            stack = stack + [[]]
+        for i, v in enumerate(seq):
+            is_comment = isinstance(v, Comment)
+            if is_comment and stack is not None:
+                stack[-1].append(v.value)
+            if v is not None:
+                seq[i] = self.value(v, path, matched, stack)
+            if not is_comment and stack is not None:
+                stack[-1] = []
+
+    def branch(self, br: Branch, path: list[str], matched: bool, stack: list[list[str]] | None) -> None:
+        if stack is not None:
+            stack = stack + [[]]
+        rule = self.rule
+        for i, (k, v) in enumerate(br):
+            if isinstance(k, Comment):
+                if stack is not None:
+                    stack[-1].append(k.value)
+                out = self.leaf(k, path, matched, stack)
+                br[i] = (out if isinstance(out, Comment) else Comment(out, k.inline), None)
+                continue
+            if not isinstance(k, str):
+                raise ErrorEncryptingTree(
+                    f"Error encrypting tree: Error walking tree: Tree contains a non-string key "
+                    f"(type {_go_type(k)}): {k}. Only string keys are supported"
+                )
+            if v is None:
+                if stack is not None:
+                    stack[-1] = []
+                continue
+            child_matched = matched or rule.component_matches(k)
+            path.append(k)
+            try:
+                new = self.value(v, path, child_matched, stack)
+            finally:
+                path.pop()
+            if new is not v:
+                br[i] = (k, new)
+            if stack is not None:
+                stack[-1] = []
+
+
+def _go_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float64"
+    if value is None:
+        return "<nil>"
+    return type(value).__name__
+
+
+def _run(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only: bool, decrypt: bool) -> str:
+    w = _Walker(cipher, rule, mac_only, decrypt)
+    stack: list[list[str]] | None = [] if w.comments else None
+    for br in branches:
+        w.branch(br, [], False, stack)
+    return w.hash.hexdigest().upper()
+
+
+def encrypt_tree(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only_encrypted: bool) -> str:
+    """Encrypt every value the rule selects, in place; return the MAC (uppercase hex)."""
+    return _run(branches, cipher, rule, mac_only_encrypted, decrypt=False)
+
+
+def decrypt_tree(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only_encrypted: bool) -> str:
+    """Decrypt every value the rule selects, in place; return the MAC computed over the plaintext."""
+    return _run(branches, cipher, rule, mac_only_encrypted, decrypt=True)
