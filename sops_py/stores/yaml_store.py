@@ -1,0 +1,45 @@
+"""The YAML store: sops' layout (metadata as a top-level ``sops`` key in every document)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ErrorDumpingTree
+from ..metadata import Metadata, to_branch
+from ..tree import Branch
+from . import split_nested_metadata
+from .yaml_emit import emit_documents, emit_value
+from .yaml_load import load_yaml
+
+INDENT_DEFAULT = 4
+
+
+class YAMLStore:
+    name = "yaml"
+
+    def __init__(self, indent: int | None = None) -> None:
+        self.indent = indent
+
+    def _indent(self) -> int:
+        if self.indent is None or self.indent == 0:
+            return INDENT_DEFAULT
+        if self.indent < 0:
+            raise ErrorDumpingTree("YAML Negative indentation not accepted")
+        return self.indent
+
+    def load_plain(self, data: bytes) -> list[Branch]:
+        return load_yaml(data)
+
+    def load_encrypted(self, data: bytes) -> tuple[list[Branch], Metadata]:
+        return split_nested_metadata(load_yaml(data))
+
+    def emit_plain(self, branches: list[Branch]) -> bytes:
+        return emit_documents(branches, self._indent()).encode("utf-8", "surrogateescape")
+
+    def emit_encrypted(self, branches: list[Branch], md: Metadata) -> bytes:
+        meta = to_branch(md)
+        out = [Branch([*br, ("sops", meta)]) for br in branches]
+        return self.emit_plain(out)
+
+    def emit_value(self, value: Any) -> bytes:
+        return emit_value(value, self._indent()).encode("utf-8", "surrogateescape")
