@@ -1,0 +1,1 @@
+"""The sops-compatible command line (click). ``main`` is the single error boundary."""

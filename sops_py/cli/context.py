@@ -1,0 +1,123 @@
+"""What the commands share: config lookup, store selection, encryption settings from flags + rules.
+
+Functions here take plain values (already parsed by click) so they can be tested without click.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import keyspec
+from ..config import Config, StoreSettings, find_config, load_config, match_creation_rule, parse_key_field, \
+    rule_to_creation_rule
+from ..errors import ConflictingParameters, SopsError
+from ..metadata import CRYPT_RULES, KeyEntry
+from ..ops.crypt import EncryptSettings
+from ..stores import FORMATS, Store, format_for_path, get_store
+
+log = logging.getLogger("sops_py")
+
+NO_KEYS = ("config file not found, or has no creation rules, and no keys provided through command line "
+           "options")
+
+
+@dataclass
+class Env:
+    """Process-level inputs: environment, working directory and the global --config/--indent."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    cwd: str = field(default_factory=os.getcwd)
+    config_path: str | None = None
+    indent: int | None = None
+    _config: Config | None = None
+    _config_loaded: bool = False
+
+    def config(self) -> Config | None:
+        if not self._config_loaded:
+            path = self.config_path or find_config(self.cwd, warn=log.warning)
+            self._config = load_config(path) if path else None
+            self._config_loaded = True
+        return self._config
+
+    def store_settings(self) -> StoreSettings:
+        conf = self.config()
+        return conf.stores if conf else StoreSettings()
+
+
+def pick_format(type_flag: str | None, path: str) -> str:
+    """--input-type/--output-type if it names a format, else by extension (unknown names fall back)."""
+    if type_flag and type_flag in FORMATS:
+        return type_flag
+    return format_for_path(path)
+
+
+def input_store(env: Env, type_flag: str | None, path: str) -> Store:
+    fmt = pick_format(type_flag, path)
+    return get_store(fmt, env.store_settings().indent_for(fmt))
+
+
+def output_store(env: Env, type_flag: str | None, path: str) -> Store:
+    fmt = pick_format(type_flag, path)
+    indent = env.indent if env.indent is not None else env.store_settings().indent_for(fmt)
+    return get_store(fmt, indent)
+
+
+KEY_FLAGS = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault_transit", "pgp", "age")
+
+
+def encrypt_settings(env: Env, file_path: str, store: Store, opts: Mapping[str, Any]) -> EncryptSettings:
+    """Key groups, threshold and crypt rule for encrypting ``file_path`` (sops' getEncryptConfig)."""
+    rules = {name: str(opts.get(name) or "") for name in CRYPT_RULES}
+    mac_only = bool(opts.get("mac_only_encrypted"))
+    context_text = str(opts.get("encryption_context") or "")
+    kms_context = keyspec.parse_encryption_context(context_text)
+    conf = env.config()
+    rule_raw = match_creation_rule(conf, file_path) if conf else None
+    rule = rule_to_creation_rule(rule_raw, kms_context) if rule_raw is not None else None
+    if rule is not None:
+        for name in CRYPT_RULES:
+            if not rules[name]:
+                rules[name] = rule.rules.get(name, "")
+        mac_only = mac_only or rule.mac_only_encrypted
+    binary = getattr(store, "name", "") == "binary"
+    if binary:
+        for name, what in (("unencrypted_suffix", "an unencrypted suffix"), ("encrypted_suffix", "an encrypted suffix"),
+                           ("encrypted_regex", "an encrypted regex"), ("unencrypted_regex", "an unencrypted regex")):
+            if rules[name]:
+                log.warning("Using %s does not make sense with the input store (the binary store produces one "
+                            "key that should always be encrypted) and will be ignored.", what)
+        if rules["encrypted_comment_regex"]:
+            log.warning("Using an encrypted comment regex does not make sense with the input store (the binary "
+                        "store never produces comments) and will be ignored.")
+        rules = {}
+        mac_only = False
+    elif sum(1 for v in rules.values() if v) > 1:
+        raise ConflictingParameters(
+            "Error: cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, "
+            "unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file"
+        )
+    groups = key_groups_from_flags(opts, kms_context)
+    if groups is None:
+        if rule is None:
+            raise SopsError(NO_KEYS)
+        groups = rule.key_groups
+    threshold = int(opts.get("shamir_secret_sharing_threshold") or 0) or (rule.shamir_threshold if rule else 0)
+    return EncryptSettings(groups, threshold, rules, mac_only, binary)
+
+
+def key_groups_from_flags(opts: Mapping[str, Any], kms_context: dict[str, str]) -> list[list[KeyEntry]] | None:
+    """One group from the key flags (sops: any key flag replaces the config's keys), or None."""
+    if not any(opts.get(name) for name in KEY_FLAGS):
+        return None
+    group = (keyspec.kms_keys(parse_key_field(opts.get("kms"), "kms"), kms_context, str(opts.get("aws_profile") or ""))
+             + keyspec.gcp_keys(parse_key_field(opts.get("gcp_kms"), "gcp_kms"))
+             + keyspec.hckms_keys(parse_key_field(opts.get("hckms"), "hckms"))
+             + keyspec.azkv_keys(parse_key_field(opts.get("azure_kv"), "azure_kv"))
+             + keyspec.pgp_keys(parse_key_field(opts.get("pgp"), "pgp"))
+             + keyspec.vault_keys(parse_key_field(opts.get("hc_vault_transit"), "hc_vault_transit"))
+             + keyspec.age_keys([str(opts["age"])] if opts.get("age") else []))
+    return [group]

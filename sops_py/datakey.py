@@ -1,0 +1,189 @@
+"""The data key: create it, wrap it for every master key (split across key groups with Shamir),
+and recover it honouring the decryption order and the Shamir threshold.
+
+Key-type code is imported lazily through ``BACKENDS`` so only the types a file uses are loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from . import shamir
+from .errors import CouldNotRetrieveKey, DuplicateDecryptionKeyType, SopsError
+from .metadata import KeyEntry, Metadata
+
+DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
+# metadata name -> module implementing it
+BACKENDS = {
+    "age": "sops_py.keys.age_backend",
+}
+
+
+class Backend(Protocol):
+    def wrap(self, entry: KeyEntry, secret: bytes) -> str: ...
+    def unwrap(self, entry: KeyEntry) -> bytes: ...
+
+
+class KeyRing:
+    """Per-operation access to key backends; each backend is built once, on first use."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self._backends: dict[str, Backend] = {}
+
+    def backend(self, kind: str) -> Backend:
+        b = self._backends.get(kind)
+        if b is None:
+            module_name = BACKENDS.get(kind)
+            if module_name is None:
+                raise SopsError(f"{kind} master keys are not supported by sops-py yet")
+            module = importlib.import_module(module_name)
+            b = self._backends[kind] = module.make_backend(self.env)
+        return b
+
+    def wrap(self, entry: KeyEntry, secret: bytes) -> None:
+        entry.enc = self.backend(entry.type).wrap(entry, secret)
+
+    def unwrap(self, entry: KeyEntry) -> bytes:
+        return self.backend(entry.type).unwrap(entry)
+
+
+def parse_decryption_order(text: str | None) -> list[str]:
+    if not text:
+        return list(DEFAULT_DECRYPTION_ORDER)
+    order = [t.strip() for t in text.split(",") if t.strip()]
+    seen: set[str] = set()
+    for t in order:
+        if t in seen:
+            raise DuplicateDecryptionKeyType(f"Duplicate decryption key type: {t}")
+        seen.add(t)
+    return order
+
+
+def new_data_key(rand: Callable[[int], bytes] = os.urandom) -> bytes:
+    return rand(32)
+
+
+def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
+                rand: Callable[[int], bytes] = os.urandom) -> None:
+    """Wrap the data key (or one Shamir share per group) with every master key, in place."""
+    if not md.key_groups:
+        raise SopsError("no key groups provided")
+    if len(md.key_groups) == 1:
+        parts = [data_key]
+    else:
+        if md.shamir_threshold == 0:
+            md.shamir_threshold = len(md.key_groups)
+        try:
+            parts = shamir.split(data_key, len(md.key_groups), md.shamir_threshold, rand)
+        except SopsError as e:
+            raise SopsError(f"could not split data key into parts for Shamir: {e}") from None
+    errors = []
+    for group, part in zip(md.key_groups, parts):
+        if not group:
+            raise SopsError("empty key group provided")
+        for entry in group:
+            try:
+                ring.wrap(entry, part)
+            except Exception as e:  # noqa: BLE001 - every backend failure is reported the same way
+                errors.append(f"failed to encrypt new data key with master key \"{entry.identity()}\": {e}")
+    if errors:
+        raise SopsError("Could not generate data key: [" + " ".join(errors) + "]")
+
+
+def _sorted_group(group: list[KeyEntry], order: list[str]) -> list[KeyEntry]:
+    rank = {t: i for i, t in enumerate(order)}
+    return sorted(group, key=lambda k: rank.get(k.type, len(order)))  # stable, as sops
+
+
+def recover(md: Metadata, ring: KeyRing, order: list[str] | None = None) -> bytes:
+    """Recover the data key: try every group in order, each key in decryption order."""
+    order = list(DEFAULT_DECRYPTION_ORDER) if order is None else order
+    parts: list[bytes] = []
+    results: list[list[tuple[str, str]] | None] = []
+    for group in md.key_groups:
+        failures: list[tuple[str, str]] = []
+        got = None
+        for entry in _sorted_group(group, order):
+            try:
+                got = ring.unwrap(entry)
+                break
+            except Exception as e:  # noqa: BLE001 - reported per key, like sops
+                failures.append((entry.identity(), str(e) or type(e).__name__))
+        if got is not None:
+            parts.append(got)
+            results.append(None)
+        else:
+            results.append(failures)
+    if len(md.key_groups) > 1:
+        if len(parts) < md.shamir_threshold or len(parts) < 2:
+            raise CouldNotRetrieveKey(_report(results, md.shamir_threshold))
+        try:
+            return shamir.combine(parts)
+        except SopsError as e:
+            raise CouldNotRetrieveKey(f"could not get data key from shamir parts: {e}") from None
+    if len(parts) != 1:
+        raise CouldNotRetrieveKey(_report(results, md.shamir_threshold))
+    return parts[0]
+
+
+def wrap_text(text: str, width: int) -> str:
+    """go-wordwrap's WrapString: break at spaces so lines stay within width; long words stay whole."""
+    out_lines = []
+    for line in text.split("\n"):
+        words = line.split(" ")
+        cur = ""
+        for w in words:
+            if not cur:
+                cur = w
+            elif len(cur) + 1 + len(w) <= width:
+                cur += " " + w
+            else:
+                out_lines.append(cur)
+                cur = w
+        out_lines.append(cur)
+    return "\n".join(out_lines)
+
+
+def _status(ok: bool) -> str:
+    word = "SUCCESS" if ok else "FAILED"
+    if sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb":
+        return ("\x1b[32m" if ok else "\x1b[31m") + word + "\x1b[0m"
+    return word
+
+
+def _prefix(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.split("\n"))
+
+
+def _report(results: list[list[tuple[str, str]] | None], threshold: int) -> str:
+    blocks = []
+    for i, failures in enumerate(results):
+        header = f"Group {i}: {_status(failures is None)}"
+        if failures is None:
+            blocks.append(header)
+            continue
+        keys = []
+        for name, err in failures:
+            msg = _prefix(wrap_text(err, 60), "  | ")
+            msg = "-" + msg[1:]
+            keys.append(f"{name}: {_status(False)}\n" + _prefix(msg, "  "))
+        blocks.append(header + "\n" + _prefix("\n\n".join(keys), "  "))
+    successes = sum(1 for r in results if r is None)
+    if threshold == 0:
+        trailer = ("Recovery failed because no master key was able to decrypt the file. In order for "
+                   "SOPS to recover the file, at least one key has to be successful, but none were.")
+    else:
+        trailer = (f"Recovery failed because the file was encrypted with a Shamir threshold of {threshold}, "
+                   f"but only {successes} part(s) were successfully recovered, one for each successful "
+                   f"key group. In order for SOPS to recover the file, at least {threshold} groups have "
+                   "to be successful. In order for a group to be successful, decryption has to succeed "
+                   "with any of the keys in that key group.")
+    return ("Failed to get the data key required to decrypt the SOPS file.\n\n"
+            + "\n\n".join(blocks) + "\n\n" + wrap_text(trailer, 75))
+
+

@@ -1,0 +1,26 @@
+"""Adapter from the key ring to the age key module: identities are loaded once per operation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..metadata import KeyEntry
+from . import age
+
+
+class AgeBackend:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self._ids: age.Identities | None = None
+
+    def wrap(self, entry: KeyEntry, secret: bytes) -> str:
+        return age.wrap(str(entry.fields["recipient"]), secret)
+
+    def unwrap(self, entry: KeyEntry) -> bytes:
+        if self._ids is None:
+            self._ids = age.load_identities(self._env)
+        return age.unwrap(entry.enc, self._ids)
+
+
+def make_backend(env: Mapping[str, str]) -> AgeBackend:
+    return AgeBackend(env)

@@ -1,0 +1,1 @@
+"""Use cases on bytes and options (encrypt, decrypt, ...). No click here; only ops touch files."""

@@ -1,0 +1,177 @@
+"""Encrypt and decrypt whole documents: bytes in, bytes out."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..cipher import Cipher, CipherError
+from ..datakey import KeyRing, new_data_key, recover, wrap_groups
+from ..errors import (
+    CouldNotReadInputFile,
+    ErrorDumpingTree,
+    ErrorEncryptingMac,
+    FileAlreadyEncrypted,
+    MacMismatch,
+    NeedAtLeastOneDocument,
+    SopsError,
+)
+from ..metadata import CRYPT_RULES, DEFAULT_UNENCRYPTED_SUFFIX, KeyEntry, Metadata
+from ..rules import Rule
+from ..stores import Store, has_sops_key
+from ..tree import Branch
+from ..treepath import truncate
+from ..version import SOPS_FORMAT_VERSION
+from ..walk import decrypt_tree, encrypt_tree
+
+ALREADY_ENCRYPTED = (
+    "The file you have provided contains a top-level entry called 'sops', or for flat file\n"
+    "formats top-level entries starting with 'sops_'. This is generally due to the file\n"
+    "already being encrypted. If this is a file you want to encrypt, rename the 'sops' entry or\n"
+    "the entries starting with 'sops_'. If this is an encrypted file and you want to edit it,\n"
+    "use `sops edit my_file.yaml`"
+)
+
+
+def utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def format_lastmodified(now: _dt.datetime) -> str:
+    return now.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class EncryptSettings:
+    """What to encrypt for: key groups, Shamir threshold and the crypt rule."""
+
+    key_groups: list[list[KeyEntry]]
+    shamir_threshold: int = 0
+    rules: dict[str, str] = field(default_factory=dict)
+    mac_only_encrypted: bool = False
+    binary: bool = False  # the binary store ignores every rule and writes no default suffix
+
+
+def new_metadata(settings: EncryptSettings) -> Metadata:
+    md = Metadata(key_groups=[[KeyEntry(k.type, dict(k.fields)) for k in g] for g in settings.key_groups],
+                  shamir_threshold=settings.shamir_threshold, version=SOPS_FORMAT_VERSION)
+    if not settings.binary:
+        for name in CRYPT_RULES:
+            setattr(md, name, settings.rules.get(name, ""))
+        if not any(settings.rules.get(n) for n in CRYPT_RULES):
+            md.unencrypted_suffix = DEFAULT_UNENCRYPTED_SUFFIX
+        md.mac_only_encrypted = settings.mac_only_encrypted
+    return md
+
+
+def seal(branches: list[Branch], md: Metadata, cipher: Cipher, now: _dt.datetime | None = None) -> None:
+    """Encrypt the tree in place and set lastmodified and the encrypted MAC."""
+    mac = encrypt_tree(branches, cipher, Rule.of(md), md.mac_only_encrypted)
+    md.lastmodified = format_lastmodified(now or utc_now())
+    try:
+        md.mac = cipher.encrypt(mac, md.lastmodified)
+    except SopsError as e:
+        raise ErrorEncryptingMac(f"Could not encrypt MAC: {e}") from None
+
+
+def encrypt_data(data: bytes, in_store: Store, out_store: Store, settings: EncryptSettings, ring: KeyRing,
+                 now: _dt.datetime | None = None, rand: Callable[[int], bytes] = os.urandom) -> bytes:
+    """Encrypt plaintext file bytes into sops file bytes."""
+    try:
+        branches = in_store.load_plain(data)
+    except SopsError as e:
+        raise CouldNotReadInputFile(f"Error unmarshalling file: {e}") from None
+    if not branches:
+        raise NeedAtLeastOneDocument(
+            "File cannot be completely empty, it must contain at least one document"
+        )
+    if has_sops_key(branches):
+        raise FileAlreadyEncrypted(ALREADY_ENCRYPTED)
+    md = new_metadata(settings)
+    key = new_data_key(rand)
+    wrap_groups(md, key, ring, rand)
+    seal(branches, md, Cipher(key, rand), now)
+    return _emit_encrypted(out_store, branches, md)
+
+
+def _emit_encrypted(store: Store, branches: list[Branch], md: Metadata) -> bytes:
+    try:
+        return store.emit_encrypted(branches, md)
+    except ErrorDumpingTree as e:
+        raise ErrorDumpingTree(f"Could not marshal tree: {e}") from None
+
+
+@dataclass
+class Opened:
+    """A decrypted document: its tree, metadata, data key and the cipher holding the IV stash."""
+
+    branches: list[Branch]
+    metadata: Metadata
+    data_key: bytes
+    cipher: Cipher
+
+
+def load_encrypted(data: bytes, store: Store) -> tuple[list[Branch], Metadata]:
+    branches, md = store.load_encrypted(data)
+    if not md.version:
+        raise SopsError("Version string empty")
+    return branches, md
+
+
+def open_tree(branches: list[Branch], md: Metadata, ring: KeyRing, order: list[str] | None,
+              ignore_mac: bool) -> Opened:
+    """Recover the data key, decrypt the tree in place and check the MAC."""
+    key = recover(md, ring, order)
+    cipher = Cipher(key)
+    computed = decrypt_tree(branches, cipher, Rule.of(md), md.mac_only_encrypted)
+    if not ignore_mac:
+        try:
+            file_mac = cipher.decrypt(md.mac, md.lastmodified_aad())
+        except CipherError as e:
+            raise MacMismatch(f"Cannot decrypt MAC: {e}") from None
+        if file_mac != computed:
+            shown = file_mac if file_mac else "no MAC"
+            raise MacMismatch(f"MAC mismatch. File has {shown}, computed {computed}")
+    return Opened(branches, md, key, cipher)
+
+
+def decrypt_data(data: bytes, in_store: Store, out_store: Store, ring: KeyRing,
+                 order: list[str] | None = None, ignore_mac: bool = False,
+                 extract: list[str | int] | None = None) -> bytes:
+    """Decrypt sops file bytes to plaintext bytes (or the --extract'ed value)."""
+    branches, md = load_encrypted(data, in_store)
+    opened = open_tree(branches, md, ring, order, ignore_mac)
+    if extract:
+        return extract_value(opened.branches, extract, out_store)
+    return emit_plain(out_store, opened.branches)
+
+
+NOT_BINARY_HINT = ("This is likely not an encrypted binary file? If not, use --output-type to select "
+                   "the correct output type.")
+
+
+def emit_plain(store: Store, branches: list[Branch]) -> bytes:
+    try:
+        return store.emit_plain(branches)
+    except ErrorDumpingTree as e:
+        msg = str(e)
+        if getattr(store, "name", "") == "binary" and "no binary data found" in msg:
+            msg += "\n\n" + NOT_BINARY_HINT
+        raise ErrorDumpingTree(f"Error dumping file: {msg}") from None
+
+
+def extract_value(branches: list[Branch], path: list[str | int], store: Store) -> bytes:
+    value: Any = truncate(branches[0], path)
+    if isinstance(value, Branch):
+        return emit_plain(store, [value])
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, bytes):
+        return value
+    try:
+        return store.emit_value(value)
+    except ErrorDumpingTree as e:
+        raise ErrorDumpingTree(f"Error dumping tree: {e}") from None

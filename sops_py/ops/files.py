@@ -1,0 +1,67 @@
+"""File I/O for the commands: reading inputs and writing outputs atomically."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+from ..errors import CouldNotReadInputFile, CouldNotWriteOutputFile, NoFileSpecified
+
+
+def require_file(path: str) -> str:
+    """The absolute path of an existing input file (exit 100 otherwise, as sops)."""
+    abs_path = os.path.abspath(path)
+    if not os.path.exists(abs_path):
+        raise NoFileSpecified(f'Error: cannot operate on non-existent file "{abs_path}"')
+    return abs_path
+
+
+def read_input(path: str | None) -> bytes:
+    if path is None:
+        try:
+            return sys.stdin.buffer.read()
+        except OSError as e:
+            raise CouldNotReadInputFile(f"Error reading from stdin: {e}") from None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise CouldNotReadInputFile(f"Error reading file: {e}") from None
+
+
+def write_atomic(path: str, data: bytes, what: str = "output") -> None:
+    """Write via a temp file in the same directory and rename, keeping the target's mode."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        mode = 0o644 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sops-py-", dir=directory)
+    except OSError as e:
+        raise CouldNotWriteOutputFile(f"Could not open {what} file for writing: {e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CouldNotWriteOutputFile(f"Could not open {what} file for writing: {e}") from None
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def write_stdout(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
