@@ -39,6 +39,7 @@ class _Frame:
     item_index: int = -1  # index of the item being built (maps: key's slot; seqs: entry slot)
     item_line: int = -1
     anchor: str | None = None
+    col: int = 0  # column of the node's first token ('-' for block sequences)
     keys_seen: dict[Any, int] = field(default_factory=dict)
 
 
@@ -182,7 +183,7 @@ class _Loader:
                 parent.container[parent.item_index] = (parent.key, value)
                 parent.expect_key = True
         else:
-            self._flush(col, parent)
+            self._flush(parent.col, parent)  # an entry starts at its '-', the sequence's column
             parent.item_index = len(parent.container)
             parent.item_line = event.start_mark.line
             parent.container.append(value)
@@ -220,7 +221,7 @@ class _Loader:
         elif t is ev.MappingStartEvent or t is ev.SequenceStartEvent:
             is_map = t is ev.MappingStartEvent
             container: Any = Branch() if is_map else []
-            frame = _Frame(container, is_map, doc_top=not self.stack, anchor=e.anchor)
+            frame = _Frame(container, is_map, doc_top=not self.stack, anchor=e.anchor, col=e.start_mark.column)
             self._add_value(container, e, opens=frame)
             self.stack.append(frame)
         elif t is ev.MappingEndEvent or t is ev.SequenceEndEvent:
