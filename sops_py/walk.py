@@ -51,6 +51,8 @@ class _Walker:
             if not encrypted:
                 result = value
             elif is_comment:
+                if not value.value:
+                    return value
                 try:
                     result = self.cipher.decrypt(value.value, aad)
                 except CipherError:
@@ -102,7 +104,9 @@ class _Walker:
             if is_comment and stack is not None:
                 stack[-1].append(v.value)
             if v is not None:
-                seq[i] = self.value(v, path, matched, stack)
+                out = self.value(v, path, matched, stack)
+                # an empty comment stays a comment (sops would turn it into an empty string item)
+                seq[i] = v if is_comment and out == "" else out
             if not is_comment and stack is not None:
                 stack[-1] = []
 
