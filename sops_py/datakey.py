@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from . import shamir
 from .errors import CouldNotRetrieveKey, DuplicateDecryptionKeyType, SopsError
@@ -83,7 +83,7 @@ def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
         except SopsError as e:
             raise SopsError(f"could not split data key into parts for Shamir: {e}") from None
     errors = []
-    for group, part in zip(md.key_groups, parts):
+    for group, part in zip(md.key_groups, parts, strict=True):
         if not group:
             raise SopsError("empty key group provided")
         for entry in group:

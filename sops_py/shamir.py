@@ -80,7 +80,7 @@ def combine(shares: list[bytes]) -> bytes:
         basis.append(_MUL[num][_INV[den]])
     for idx in range(length - 1):
         acc = 0
-        for share, b in zip(shares, basis):
+        for share, b in zip(shares, basis, strict=True):
             acc ^= _MUL[share[idx]][b]
         secret[idx] = acc
     return bytes(secret)

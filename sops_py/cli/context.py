@@ -12,8 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import keyspec
-from ..config import Config, StoreSettings, find_config, load_config, match_creation_rule, parse_key_field, \
-    rule_to_creation_rule
+from ..config import (
+    Config,
+    StoreSettings,
+    find_config,
+    load_config,
+    match_creation_rule,
+    parse_key_field,
+    rule_to_creation_rule,
+)
 from ..errors import ConflictingParameters, SopsError
 from ..metadata import CRYPT_RULES, KeyEntry
 from ..ops.crypt import EncryptSettings

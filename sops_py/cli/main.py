@@ -8,7 +8,6 @@ runs it, and turns every SopsError into its message on stderr and sops' exit cod
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -161,7 +160,7 @@ def _one_file(files: tuple[str, ...]) -> str | None:
 @click.group(context_settings={"help_option_names": ["--help", "-h"]}, invoke_without_command=False)
 @_apply(GLOBAL_OPTIONS)
 @click.pass_context
-def cli(ctx: click.Context, **_: Any) -> None:
+def cli(ctx: click.Context, /, **_: Any) -> None:
     """sops-py: a Python implementation of SOPS (Secrets OPerationS)."""
     _setup_logging(bool(ctx.params.get("verbose")))
 
@@ -172,7 +171,7 @@ def cli(ctx: click.Context, **_: Any) -> None:
          _VERBOSE, *_KEYSERVICE_OPTIONS])
 @click.argument("files", nargs=-1)
 @click.pass_context
-def decrypt_cmd(ctx: click.Context, files: tuple[str, ...], **opts: Any) -> None:
+def decrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     from . import commands
 
     env = _env(ctx)
@@ -189,7 +188,7 @@ def decrypt_cmd(ctx: click.Context, files: tuple[str, ...], **opts: Any) -> None
          _FILENAME_OVERRIDE, _INDENT, _MAC_ONLY, _VERBOSE, *_KEYSERVICE_OPTIONS])
 @click.argument("files", nargs=-1)
 @click.pass_context
-def encrypt_cmd(ctx: click.Context, files: tuple[str, ...], **opts: Any) -> None:
+def encrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     from . import commands
 
     env = _env(ctx)
@@ -206,7 +205,7 @@ def encrypt_cmd(ctx: click.Context, files: tuple[str, ...], **opts: Any) -> None
 @_apply(GLOBAL_OPTIONS)
 @click.argument("files", nargs=-1)
 @click.pass_context
-def legacy(ctx: click.Context, files: tuple[str, ...], **opts: Any) -> None:
+def legacy(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     """The legacy form: sops-py [flags] FILE, with -e/-d/-r/--set choosing the mode."""
     from . import commands
 
@@ -283,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _normalise(list(sys.argv[1:] if argv is None else argv))
     first = _first_positional(args)
     command: click.Command = cli if first in SUBCOMMANDS else legacy
-    if command is cli and any(a in ("--version", "-v") for a in args[: args.index(first)] if first):
+    if first is not None and command is cli and any(a in ("--version", "-v") for a in args[: args.index(first)]):
         command = legacy
     code = 0
     try:
