@@ -149,18 +149,12 @@ def decrypt_data(data: bytes, in_store: Store, out_store: Store, ring: KeyRing,
     return emit_plain(out_store, opened.branches)
 
 
-NOT_BINARY_HINT = ("This is likely not an encrypted binary file? If not, use --output-type to select "
-                   "the correct output type.")
-
-
 def emit_plain(store: Store, branches: list[Branch]) -> bytes:
+    """Emit plaintext; the binary store's error already carries sops' --output-type hint."""
     try:
         return store.emit_plain(branches)
     except ErrorDumpingTree as e:
-        msg = str(e)
-        if getattr(store, "name", "") == "binary" and "no binary data found" in msg:
-            msg += "\n\n" + NOT_BINARY_HINT
-        raise ErrorDumpingTree(f"Error dumping file: {msg}") from None
+        raise ErrorDumpingTree(f"Error dumping file: {e}") from None
 
 
 def extract_value(branches: list[Branch], path: list[str | int], store: Store) -> bytes:

@@ -1,4 +1,4 @@
-"""The actions behind each command: validate arguments as sops does, run an op, write the result."""
+"""`sops-py encrypt` and `sops-py decrypt`."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import click
+
 from ..datakey import KeyRing, parse_decryption_order
 from ..errors import ConflictingParameters
 from ..ops.crypt import decrypt_data, encrypt_data
 from ..ops.files import read_input, require_file, write_atomic, write_stdout
 from ..treepath import parse_tree_path
+from . import options as o
 from .context import Env, encrypt_settings, input_store, output_store
 
 
-def _resolve_paths(file: str | None, opts: Mapping[str, Any]) -> tuple[str | None, str]:
+def resolve_paths(file: str | None, opts: Mapping[str, Any]) -> tuple[str | None, str]:
     """(absolute input path or None for stdin, path used for config and format detection)."""
     path = require_file(file) if file is not None else None
     override = opts.get("filename_override")
@@ -22,7 +25,8 @@ def _resolve_paths(file: str | None, opts: Mapping[str, Any]) -> tuple[str | Non
     return path, name_path
 
 
-def _write(data: bytes, path: str | None, opts: Mapping[str, Any]) -> None:
+def write_result(data: bytes, path: str | None, opts: Mapping[str, Any]) -> None:
+    """In place (atomically), to --output (atomically), or to stdout."""
     if opts.get("in_place") and path is not None:
         write_atomic(path, data, "in-place")
     elif opts.get("output"):
@@ -31,7 +35,7 @@ def _write(data: bytes, path: str | None, opts: Mapping[str, Any]) -> None:
         write_stdout(data)
 
 
-def _check_output_flags(file: str | None, opts: Mapping[str, Any]) -> None:
+def check_output_flags(file: str | None, opts: Mapping[str, Any]) -> None:
     if file is None and opts.get("in_place"):
         raise ConflictingParameters("Error: cannot use --in-place when reading from stdin")
     if opts.get("in_place") and opts.get("output"):
@@ -39,8 +43,8 @@ def _check_output_flags(file: str | None, opts: Mapping[str, Any]) -> None:
 
 
 def decrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
-    _check_output_flags(file, opts)
-    path, name_path = _resolve_paths(file, opts)
+    check_output_flags(file, opts)
+    path, name_path = resolve_paths(file, opts)
     in_store = input_store(env, opts.get("input_type"), name_path)
     out_store = output_store(env, opts.get("output_type"), name_path)
     order = parse_decryption_order(opts.get("decryption_order"))
@@ -48,21 +52,39 @@ def decrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
     data = read_input(path)
     out = decrypt_data(data, in_store, out_store, KeyRing(env.environ), order, bool(opts.get("ignore_mac")),
                        extract)
-    _write(out, path, opts)
+    write_result(out, path, opts)
 
 
 def encrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
-    if file is None and opts.get("in_place"):
-        raise ConflictingParameters("Error: cannot use --in-place when reading from stdin")
-    if file is None and not opts.get("filename_override"):
+    if file is None and not opts.get("in_place") and not opts.get("filename_override"):
         raise ConflictingParameters("Error: must specify --filename-override when reading from stdin")
-    if opts.get("in_place") and opts.get("output"):
-        raise ConflictingParameters("Error: cannot operate on both --output and --in-place")
-    path, name_path = _resolve_paths(file, opts)
+    check_output_flags(file, opts)
+    path, name_path = resolve_paths(file, opts)
     in_store = input_store(env, opts.get("input_type"), name_path)
     out_store = output_store(env, opts.get("output_type"), name_path)
     settings = encrypt_settings(env, name_path, in_store, opts)
     data = read_input(path)
     out = encrypt_data(data, in_store, out_store, settings, KeyRing(env.environ))
-    _write(out, path, opts)
+    write_result(out, path, opts)
 
+
+@click.command("decrypt", help="decrypt a file, and output the results to stdout. If no filename is provided, "
+               "stdin will be used.")
+@o.apply([o.IN_PLACE, o.EXTRACT, o.OUTPUT, *o.TYPE_OPTIONS, o.IGNORE_MAC, o.FILENAME_OVERRIDE, o.DECRYPTION_ORDER,
+          o.INDENT, o.VERBOSE, *o.KEYSERVICE_OPTIONS])
+@click.argument("files", nargs=-1)
+@click.pass_context
+def decrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
+    decrypt(o.env_of(ctx, opts), o.one_file(files), opts)
+
+
+@click.command("encrypt", help="encrypt a file, and output the results to stdout. If no filename is provided, "
+               "stdin will be used.")
+@o.apply([o.IN_PLACE, o.OUTPUT, *o.key_options(envvars=True), *o.TYPE_OPTIONS, *o.RULE_OPTIONS, o.ENC_CONTEXT,
+          o.SHAMIR, o.FILENAME_OVERRIDE, o.INDENT, o.MAC_ONLY, o.VERBOSE, *o.KEYSERVICE_OPTIONS])
+@click.argument("files", nargs=-1)
+@click.pass_context
+def encrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
+    if ctx.find_root().params.get("mac_only_encrypted"):
+        opts["mac_only_encrypted"] = True  # sops 3.13 reads the global flag for subcommands too
+    encrypt(o.env_of(ctx, opts), o.one_file(files), opts)

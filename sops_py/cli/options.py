@@ -1,0 +1,153 @@
+"""Click option declarations shared by the commands (sops' flag names, help texts and env vars),
+and the small helpers every command uses."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from .context import Env
+
+log = logging.getLogger("sops_py")
+
+F = Callable[..., Any]
+
+
+def opt(*names: str, **kw: Any) -> Callable[[F], F]:
+    return click.option(*names, **kw)
+
+
+# ------------------------------------------------------------------ option groups (sops' flag names)
+
+def key_options(envvars: bool) -> list[Callable[[F], F]]:
+    def ev(name: str) -> str | None:
+        return name if envvars else None
+
+    return [
+        opt("--kms", "-k", "kms", envvar=ev("SOPS_KMS_ARN"), help="comma separated list of KMS ARNs"),
+        opt("--aws-profile", help="The AWS profile to use for requests to AWS"),
+        opt("--gcp-kms", envvar=ev("SOPS_GCP_KMS_IDS"), help="comma separated list of GCP KMS resource IDs"),
+        opt("--hckms", envvar=ev("SOPS_HUAWEICLOUD_KMS_IDS"),
+             help="comma separated list of HuaweiCloud KMS key IDs (format: region:key-uuid)"),
+        opt("--azure-kv", envvar=ev("SOPS_AZURE_KEYVAULT_URLS"), help="comma separated list of Azure Key Vault URLs"),
+        opt("--hc-vault-transit", envvar=ev("SOPS_VAULT_URIS"),
+             help="comma separated list of vault's key URI (e.g. 'https://vault.example.org:8200/v1/transit/keys/dev')"),
+        opt("--pgp", "-p", envvar=ev("SOPS_PGP_FP"), help="comma separated list of PGP fingerprints"),
+        opt("--age", "-a", envvar=ev("SOPS_AGE_RECIPIENTS"), help="comma separated list of age recipients"),
+    ]
+
+
+RULE_OPTIONS = [
+    opt("--unencrypted-suffix", help="override the unencrypted key suffix."),
+    opt("--encrypted-suffix", help="override the encrypted key suffix. When empty, all keys will be encrypted, "
+         "unless otherwise marked with unencrypted-suffix."),
+    opt("--unencrypted-regex", help="set the unencrypted key regex. When specified, only keys matching the regex "
+         "will be left unencrypted."),
+    opt("--encrypted-regex", help="set the encrypted key regex. When specified, only keys matching the regex will "
+         "be encrypted."),
+]
+COMMENT_RULE_OPTIONS = [
+    opt("--unencrypted-comment-regex", help="set the unencrypted comment suffix. When specified, only keys that have "
+         "comment matching the regex will be left unencrypted."),
+    opt("--encrypted-comment-regex", help="set the encrypted comment suffix. When specified, only keys that have "
+         "comment matching the regex will be encrypted."),
+]
+TYPE_OPTIONS = [
+    opt("--input-type", help="currently json, yaml, dotenv, ini and binary are supported. If not set, sops-py will "
+         "use the file's extension to determine the type"),
+    opt("--output-type", help="currently json, yaml, dotenv, ini and binary are supported. If not set, sops-py will "
+         "use the input file's extension to determine the output format"),
+]
+KEYSERVICE_OPTIONS = [
+    opt("--keyservice", multiple=True, envvar="SOPS_KEYSERVICE", help="Specify the key services to use in "
+         "addition to the local one. Can be specified more than once. Syntax: protocol://address."),
+    opt("--enable-local-keyservice/--no-enable-local-keyservice", default=True,
+         envvar="SOPS_ENABLE_LOCAL_KEYSERVICE", help="use local key service"),
+]
+DECRYPTION_ORDER = opt("--decryption-order", envvar="SOPS_DECRYPTION_ORDER",
+                         help="comma separated list of decryption key types")
+FILENAME_OVERRIDE = opt("--filename-override", help="Use this filename instead of the provided argument for "
+                          "loading configuration, and for determining input type and output type")
+SHAMIR = opt("--shamir-secret-sharing-threshold", type=int, default=0,
+               help="the number of master keys required to retrieve the data key with shamir")
+ENC_CONTEXT = opt("--encryption-context", help="comma separated list of KMS encryption context key:value pairs")
+IN_PLACE = opt("--in-place", "-i", is_flag=True, help="write output back to the same file instead of stdout")
+OUTPUT = opt("--output", help="Save the output to the file specified")
+INDENT = opt("--indent", type=int, default=None, help="the number of spaces to indent YAML or JSON files")
+IGNORE_MAC = opt("--ignore-mac", is_flag=True, help="ignore Message Authentication Code during decryption")
+EXTRACT = opt("--extract", help="extract a specific key or branch from the input document. Decrypt mode only. "
+                "Example: --extract '[\"somekey\"][0]'")
+VERBOSE = opt("--verbose", is_flag=True, help="Enable verbose logging output")
+MAC_ONLY = opt("--mac-only-encrypted", is_flag=True, help="compute MAC only over values which end up encrypted")
+
+
+def apply(options: Sequence[Callable[[F], F]]) -> Callable[[F], F]:
+    def deco(f: F) -> F:
+        for o in reversed(options):
+            f = o(f)
+        return f
+    return deco
+
+
+GLOBAL_OPTIONS: list[Callable[[F], F]] = [
+    opt("--decrypt", "-d", is_flag=True, help="decrypt a file and output the result to stdout"),
+    opt("--encrypt", "-e", is_flag=True, help="encrypt a file and output the result to stdout"),
+    opt("--rotate", "-r", is_flag=True, help="generate a new data encryption key and reencrypt all values"),
+    opt("--set", "set_", help='set a specific key or branch in the input document. Example: '
+         '--set \'["somekey"][0] {"somevalue":true}\''),
+    opt("--disable-version-check", is_flag=True, envvar="SOPS_DISABLE_VERSION_CHECK",
+         help="do not check whether the current version is latest during --version"),
+    opt("--check-for-updates", is_flag=True, help="check for a newer sops release during --version (never "
+         "done by sops-py: it makes no network calls)"),
+    opt("--version", "-v", "show_version", is_flag=True, help="print the version"),
+    *key_options(envvars=True),
+    IN_PLACE, EXTRACT, *TYPE_OPTIONS, SHAMIR,
+    opt("--show-master-keys", "-s", is_flag=True, help="display master encryption keys in the file during editing"),
+    *[opt(f"--add-{k}", help=f"add the provided comma-separated list of {k} keys to the list of master keys "
+           "on the given file") for k in ("gcp-kms", "hckms", "azure-kv", "kms", "hc-vault-transit", "age", "pgp")],
+    *[opt(f"--rm-{k}", help=f"remove the provided comma-separated list of {k} keys from the list of master keys "
+           "on the given file") for k in ("gcp-kms", "hckms", "azure-kv", "kms", "hc-vault-transit", "age", "pgp")],
+    IGNORE_MAC, MAC_ONLY, *RULE_OPTIONS, *COMMENT_RULE_OPTIONS,
+    opt("--config", envvar="SOPS_CONFIG", help="path to sops' config file. If set, sops will not search for the "
+         "config file recursively."),
+    ENC_CONTEXT, DECRYPTION_ORDER, OUTPUT, INDENT, VERBOSE, FILENAME_OVERRIDE, *KEYSERVICE_OPTIONS,
+]
+GLOBAL_VALUE_FLAGS = {
+    "--set", "--kms", "-k", "--aws-profile", "--gcp-kms", "--hckms", "--azure-kv", "--hc-vault-transit", "--pgp",
+    "-p", "--age", "-a", "--extract", "--input-type", "--output-type", "--shamir-secret-sharing-threshold",
+    "--unencrypted-suffix", "--encrypted-suffix", "--unencrypted-regex", "--encrypted-regex",
+    "--unencrypted-comment-regex", "--encrypted-comment-regex", "--config", "--encryption-context",
+    "--decryption-order", "--output", "--indent", "--filename-override", "--keyservice",
+    *(f"--{op}-{k}" for op in ("add", "rm") for k in ("gcp-kms", "hckms", "azure-kv", "kms", "hc-vault-transit",
+                                                       "age", "pgp")),
+}
+BOOL_FLAGS_TAKING_EQ = {"--enable-local-keyservice"}
+
+
+def setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[SOPS-PY]\t level=%(levelname)s msg=%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    log.propagate = False
+
+
+def env_of(ctx: click.Context, opts: dict[str, Any] | None = None) -> Env:
+    """The process inputs for a subcommand: global --config/--indent, a subcommand's --indent winning."""
+    params = ctx.find_root().params
+    env = Env(config_path=params.get("config") or None, indent=params.get("indent"))
+    if opts and opts.get("indent") is not None:
+        env.indent = opts["indent"]
+    if (opts and opts.get("verbose")) or params.get("verbose"):
+        log.setLevel(logging.DEBUG)
+    return env
+
+
+def one_file(files: tuple[str, ...]) -> str | None:
+    if len(files) > 1:
+        log.warning("More than one positional argument provided. Only the first one will be used!")
+    return files[0] if files else None
