@@ -27,7 +27,38 @@ log = logging.getLogger("sops_py")
 COMMANDS: dict[str, str] = {
     "decrypt": "sops_py.cli.cmd_crypt:decrypt_cmd",
     "encrypt": "sops_py.cli.cmd_crypt:encrypt_cmd",
+    "edit": "sops_py.cli.cmd_edit:edit_cmd",
+    "set": "sops_py.cli.cmd_set:set_cmd",
+    "unset": "sops_py.cli.cmd_set:unset_cmd",
+    "filestatus": "sops_py.cli.cmd_filestatus:filestatus_cmd",
+    "exec-env": "sops_py.cli.cmd_exec:exec_env_cmd",
+    "exec-file": "sops_py.cli.cmd_exec:exec_file_cmd",
+    "rotate": "sops_py.cli.cmd_rotate:rotate_cmd",
+    "updatekeys": "sops_py.cli.cmd_keys:updatekeys_cmd",
+    "groups": "sops_py.cli.cmd_keys:groups_cmd",
+    "keyservice": "sops_py.cli.cmd_keyservice:keyservice_cmd",
+    "publish": "sops_py.cli.cmd_publish:publish_cmd",
+    "completion": "sops_py.cli.cmd_completion:completion_cmd",
 }
+# legacy mode -> "module:function(env, file, opts)"
+LEGACY_MODES: dict[str, str] = {
+    "encrypt": "sops_py.cli.cmd_crypt:encrypt",
+    "decrypt": "sops_py.cli.cmd_crypt:decrypt",
+    "rotate": "sops_py.cli.cmd_rotate:rotate",
+    "set": "sops_py.cli.cmd_set:set_legacy",
+    "edit": "sops_py.cli.cmd_edit:edit",
+}
+
+
+def _load(target: str) -> Any:
+    """Import "module:attr"; None when that module is not part of this build (yet)."""
+    module, attr = target.split(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as e:
+        if e.name == module:
+            return None
+        raise
 
 
 class LazyGroup(click.Group):
@@ -38,19 +69,21 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module, attr = target.split(":")
-        command: click.Command = getattr(importlib.import_module(module), attr)
+        command: click.Command | None = _load(target) if target else None
         return command
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["--help", "-h"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["--help", "-h"]}, invoke_without_command=True)
 @o.apply(o.GLOBAL_OPTIONS)
 @click.pass_context
 def cli(ctx: click.Context, /, **_: Any) -> None:
-    """sops-py: a Python implementation of SOPS (Secrets OPerationS)."""
+    """sops-py: a Python implementation of SOPS (Secrets OPerationS).
+
+    Use a subcommand, or the legacy form: sops-py [-e|-d|-r|--set ...] [flags] FILE (edit by default).
+    """
     o.setup_logging(bool(ctx.params.get("verbose")))
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @click.command("sops-py", context_settings={"help_option_names": ["--help", "-h"]})
@@ -59,8 +92,6 @@ def cli(ctx: click.Context, /, **_: Any) -> None:
 @click.pass_context
 def legacy(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     """The legacy form: sops-py [flags] FILE, with -e/-d/-r/--set choosing the mode (default: edit)."""
-    from . import cmd_crypt
-
     o.setup_logging(bool(opts.get("verbose")))
     if opts.get("show_version"):
         click.echo(f"sops {SOPS_FORMAT_VERSION} (sops-py {__version__})")
@@ -73,12 +104,10 @@ def legacy(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
             raise NoFileSpecified("Error: no file specified")
         click.echo(ctx.get_help())
         return
-    if mode == "encrypt":
-        cmd_crypt.encrypt(env, file, opts)
-    elif mode == "decrypt":
-        cmd_crypt.decrypt(env, file, opts)
-    else:
+    action = _load(LEGACY_MODES[mode])
+    if action is None:
         raise SopsError(f"sops-py does not support the {mode} mode yet")
+    action(env, file, opts)
 
 
 def legacy_mode(argv: Sequence[str]) -> str:
@@ -130,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _normalise(list(sys.argv[1:] if argv is None else argv))
     first = _first_positional(args)
     command: click.Command = cli if first in COMMANDS else legacy
+    if first is None and (not args or "--help" in args or "-h" in args):
+        command = cli  # help lists the subcommands
     if first is not None and command is cli and any(a in ("--version", "-v") for a in args[: args.index(first)]):
         command = legacy
     code = 0
