@@ -20,6 +20,7 @@ DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
 # metadata name -> module implementing it
 BACKENDS = {
     "age": "sops_py.keys.age_backend",
+    "pgp": "sops_py.keys.pgp",
 }
 
 
