@@ -143,6 +143,12 @@ class Cipher:
         self._rand = rand
         self._stash: dict[tuple[str, bytes, str], bytes] = {}
 
+    def rekeyed(self, key: bytes) -> Cipher:
+        """A cipher under another data key sharing this one's IV stash (rotate keeps every IV)."""
+        other = Cipher(key, self._rand)
+        other._stash = self._stash
+        return other
+
     def encrypt(self, value: object, aad: str) -> str:
         """Encrypt a leaf. Empty strings and empty comments stay empty, as in sops."""
         typ = type_of(value)

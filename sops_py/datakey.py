@@ -133,21 +133,49 @@ def recover(md: Metadata, ring: KeyRing, order: list[str] | None = None) -> byte
 
 
 def wrap_text(text: str, width: int) -> str:
-    """go-wordwrap's WrapString: break at spaces so lines stay within width; long words stay whole."""
-    out_lines = []
-    for line in text.split("\n"):
-        words = line.split(" ")
-        cur = ""
-        for w in words:
-            if not cur:
-                cur = w
-            elif len(cur) + 1 + len(w) <= width:
-                cur += " " + w
+    """Word wrapping as go-wordwrap 1.0.1 (used by sops' reports): runs of spaces are kept (so
+    indentation survives), a line breaks before a word that would pass ``width`` unless the word alone
+    is that long, and the spaces at such a break are dropped."""
+    out: list[str] = []
+    col = 0
+    word: list[str] = []
+    space: list[str] = []
+
+    def flush() -> None:
+        nonlocal col
+        col += len(space) + len(word)
+        out.extend(space)
+        out.extend(word)
+        space.clear()
+        word.clear()
+
+    for ch in text:
+        if ch == "\n":
+            if not word:
+                if col + len(space) <= width:
+                    out.extend(space)
+                space.clear()
             else:
-                out_lines.append(cur)
-                cur = w
-        out_lines.append(cur)
-    return "\n".join(out_lines)
+                flush()
+            out.append("\n")
+            col = 0
+        elif ch.isspace() and ch != "\u00a0":
+            if not space or word:
+                flush()
+            space.append(ch)
+        else:
+            word.append(ch)
+            if col + len(word) + len(space) > width and len(word) < width:
+                out.append("\n")
+                col = 0
+                space.clear()
+    if not word:
+        if col + len(space) <= width:
+            out.extend(space)
+    else:
+        out.extend(space)
+        out.extend(word)
+    return "".join(out)
 
 
 def _status(ok: bool) -> str:

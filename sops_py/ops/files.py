@@ -27,7 +27,8 @@ def read_input(path: str | None) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except OSError as e:
-        raise CouldNotReadInputFile(f"Error reading file: {e}") from None
+        reason = e.strerror.lower() if e.strerror else str(e)
+        raise CouldNotReadInputFile(f"Error reading file: open {path}: {reason}") from None
 
 
 def write_atomic(path: str, data: bytes, what: str = "output") -> None:

@@ -1,0 +1,150 @@
+"""`sops-py updatekeys` and `sops-py groups add|delete`: change who can decrypt a file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from .. import keyspec
+from ..config import find_config, match_creation_rule, rule_to_creation_rule
+from ..datakey import KeyRing
+from ..errors import NoFileSpecified, SopsError
+from ..metadata import KeyEntry
+from ..ops.files import read_input, write_atomic, write_stdout
+from ..ops.rekey import add_group, delete_group, format_changes, plan_update
+from . import options as o
+from .context import Env, input_store, output_store
+
+log = logging.getLogger("sops_py")
+
+
+def golog(message: str) -> None:
+    """A line as Go's standard logger writes it (updatekeys reports through it in sops)."""
+    import time
+
+    sys.stderr.write(time.strftime("%Y/%m/%d %H:%M:%S ") + message + "\n")
+
+
+def update_one(env: Env, config_path: str, path: str, opts: dict[str, Any], interactive: bool) -> None:
+    from ..config import load_config
+
+    abs_path = os.path.abspath(path)
+    if not os.path.exists(abs_path):
+        raise SopsError(f"stat {abs_path}: no such file or directory")
+    if os.path.isdir(abs_path):
+        raise SopsError("can't operate on a directory")
+    env = Env(env.environ, env.cwd, config_path, env.indent)
+    store = input_store(env, opts.get("input_type"), abs_path)
+    golog(f"Syncing keys for file {abs_path}")
+    data = read_input(abs_path)
+    conf = load_config(config_path)
+    rule = match_creation_rule(conf, abs_path)
+    if rule is None:
+        raise SopsError(f"The config file {config_path} does not contain any creation rule")
+    groups = rule_to_creation_rule(rule).key_groups
+    plan = plan_update(data, store, groups, int(opts.get("shamir_secret_sharing_threshold") or 0))
+    if not plan.changes:
+        golog(f"File {abs_path} already up to date")
+        return
+    click.echo("The following changes will be made to the file's groups:")
+    click.echo(format_changes(plan.metadata.shamir_threshold, plan.new_threshold, plan.diffs), nl=False)
+    if interactive:
+        response = ""
+        while response not in ("y", "n"):
+            click.echo("Is this okay? (y/n):", nl=False)
+            line = sys.stdin.readline()
+            if not line:
+                raise SopsError("unexpected newline")
+            response = line.strip()
+        if response == "n":
+            golog(f"File {abs_path} left unchanged")
+            return
+    out = plan.apply(store, KeyRing(env.environ), None)
+    write_atomic(abs_path, out)
+    golog(f"File {abs_path} synced with new keys")
+
+
+@click.command("updatekeys", help="update the keys of SOPS files using the config file")
+@o.apply([o.opt("--yes", "-y", is_flag=True, help="pre-approve all changes and run non-interactively"),
+          o.opt("--input-type", help="currently ini, json, yaml, dotenv and binary are supported. If not set, "
+                "sops-py will use the file's extension to determine the type"),
+          o.SHAMIR, o.VERBOSE, *o.KEYSERVICE_OPTIONS])
+@click.argument("files", nargs=-1)
+@click.pass_context
+def updatekeys_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
+    env = o.env_of(ctx, opts)
+    config_path = env.config_path or find_config(env.cwd)
+    if config_path is None:
+        raise SopsError("config file not found")
+    if not files:
+        raise NoFileSpecified("Error: no file specified")
+    failed = 0
+    for path in files:
+        try:
+            update_one(env, config_path, path, opts, interactive=not opts.get("yes"))
+        except SopsError as e:
+            if len(files) == 1:
+                raise
+            failed += 1
+            log.error("%s", e)
+    if failed:
+        raise SopsError(f"failed updating {failed} key(s)")
+
+
+@click.group("groups", help="modify the groups on a SOPS file")
+def groups_cmd() -> None:
+    pass
+
+
+def _emit(out: bytes, path: str, in_place: bool) -> None:
+    if in_place:
+        write_atomic(path, out)
+    else:
+        write_stdout(out)
+
+
+@groups_cmd.command("add", help="add a new group to a SOPS file")
+@o.apply([o.opt("--file", "-f", help="the file to add the group to"),
+          *[o.opt(f"--{k}", multiple=True, help=f"the {k} keys the new group should contain. Can be specified more "
+                  "than once") for k in ("pgp", "kms", "gcp-kms", "hckms", "azure-kv", "hc-vault-transit", "age")],
+          o.opt("--aws-profile", help="The AWS profile to use for requests to AWS"),
+          o.IN_PLACE, o.SHAMIR, o.ENC_CONTEXT, *o.KEYSERVICE_OPTIONS])
+@click.argument("args", nargs=-1)
+@click.pass_context
+def groups_add(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
+    if args:
+        raise SopsError("error: no positional arguments allowed")
+    env = o.env_of(ctx)
+    context = keyspec.parse_encryption_context(str(opts.get("encryption_context") or ""))
+    group: list[KeyEntry] = (keyspec.pgp_keys(list(opts["pgp"]))
+                             + keyspec.kms_keys(list(opts["kms"]), context, str(opts.get("aws_profile") or ""))
+                             + keyspec.gcp_keys(list(opts["gcp_kms"])) + keyspec.hckms_keys(list(opts["hckms"]))
+                             + keyspec.vault_keys(list(opts["hc_vault_transit"]))
+                             + keyspec.azkv_keys(list(opts["azure_kv"])) + keyspec.age_keys(list(opts["age"])))
+    path = str(opts.get("file") or "")
+    data = read_input(path)
+    out = add_group(data, input_store(env, None, path), output_store(env, None, path), KeyRing(env.environ), group,
+                    int(opts.get("shamir_secret_sharing_threshold") or 0))
+    _emit(out, path, bool(opts.get("in_place")))
+
+
+@groups_cmd.command("delete", help="delete a key group from a SOPS file")
+@o.apply([o.opt("--file", "-f", help="the file to delete the group from"), o.IN_PLACE, o.SHAMIR,
+          *o.KEYSERVICE_OPTIONS])
+@click.argument("args", nargs=-1)
+@click.pass_context
+def groups_delete(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
+    if len(args) != 1:
+        raise SopsError("error: exactly one positional argument (index) required")
+    if not args[0].isdigit():
+        raise SopsError(f'failed to parse [index] argument: strconv.ParseUint: parsing "{args[0]}": invalid syntax')
+    env = o.env_of(ctx)
+    path = str(opts.get("file") or "")
+    data = read_input(path)
+    out = delete_group(data, input_store(env, None, path), output_store(env, None, path), KeyRing(env.environ),
+                       int(args[0]), int(opts.get("shamir_secret_sharing_threshold") or 0))
+    _emit(out, path, bool(opts.get("in_place")))

@@ -1,0 +1,73 @@
+"""`sops-py rotate` (and legacy -r): a new data key, keys added to or removed from the file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from .. import keyspec
+from ..config import parse_key_field
+from ..datakey import KeyRing, parse_decryption_order
+from ..errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters
+from ..metadata import KeyEntry
+from ..ops.files import read_input
+from ..ops.rekey import rotate_data
+from . import options as o
+from .cmd_crypt import write_result
+from .context import Env, input_store, output_store
+
+KEY_KINDS = ("kms", "pgp", "gcp_kms", "hckms", "azure_kv", "hc_vault_transit", "age")
+
+
+def master_keys(opts: Mapping[str, Any], prefix: str) -> list[KeyEntry]:
+    """Keys from the --add-*/--rm-* flags (comma-separated lists), as sops' getMasterKeys."""
+    context = keyspec.parse_encryption_context(str(opts.get("encryption_context") or ""))
+
+    def values(kind: str) -> list[str]:
+        return parse_key_field(opts.get(f"{prefix}_{kind}"), kind)
+
+    return (keyspec.kms_keys(values("kms"), context, str(opts.get("aws_profile") or ""))
+            + keyspec.pgp_keys(values("pgp")) + keyspec.gcp_keys(values("gcp_kms"))
+            + keyspec.hckms_keys(values("hckms")) + keyspec.azkv_keys(values("azure_kv"))
+            + keyspec.vault_keys(values("hc_vault_transit")) + keyspec.age_keys(values("age")))
+
+
+def rotate(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
+    from ..errors import NoFileSpecified
+
+    if file is None:
+        raise NoFileSpecified("Error: no file specified")
+    if opts.get("in_place") and opts.get("output"):
+        raise ConflictingParameters("Error: cannot operate on both --output and --in-place")
+    abs_path = os.path.abspath(file)
+    changes_keys = any(opts.get(f"{p}_{k}") for p in ("add", "rm") for k in KEY_KINDS)
+    if not os.path.exists(abs_path) and changes_keys:
+        raise CannotChangeKeysFromNonExistentFile(
+            f'Error: cannot add or remove keys on non-existent file "{abs_path}", use the `edit` subcommand '
+            "instead.")
+    path = abs_path  # sops' rotate reads the file without checking it first: a missing one is exit 2
+    override = opts.get("filename_override")
+    name_path = os.path.abspath(override) if override else path
+    in_store = input_store(env, opts.get("input_type"), name_path)
+    out_store = output_store(env, opts.get("output_type"), name_path)
+    order = parse_decryption_order(opts.get("decryption_order"))
+    add, remove = master_keys(opts, "add"), master_keys(opts, "rm")
+    out = rotate_data(read_input(path), in_store, out_store, KeyRing(env.environ), order, add, remove)
+    write_result(out, path, opts)
+
+
+_ADD_RM = [o.opt(f"--{op}-{k}", help=f"{'add' if op == 'add' else 'remove'} the provided comma-separated list of "
+                 f"{k} keys {'to' if op == 'add' else 'from'} the list of master keys on the given file")
+           for op in ("add", "rm") for k in ("gcp-kms", "hckms", "azure-kv", "kms", "hc-vault-transit", "age", "pgp")]
+
+
+@click.command("rotate", help="generate a new data encryption key and reencrypt all values with the new key")
+@o.apply([o.IN_PLACE, o.OUTPUT, *o.TYPE_OPTIONS, o.ENC_CONTEXT, *_ADD_RM, o.FILENAME_OVERRIDE, o.DECRYPTION_ORDER,
+          o.INDENT, o.VERBOSE, *o.KEYSERVICE_OPTIONS])
+@click.argument("files", nargs=-1)
+@click.pass_context
+def rotate_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
+    rotate(o.env_of(ctx, opts), o.one_file(files), opts)
