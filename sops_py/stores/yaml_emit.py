@@ -1,0 +1,856 @@
+"""YAML emitter producing the exact bytes Go sops writes.
+
+sops turns every tree into ``yaml.Node`` values (leaves through ``Node.Encode``, comments attached as
+head/foot comments) and writes them with the go.yaml.in/yaml/v3 (v3.0.4) Encoder. This module
+reproduces that output without building nodes or events:
+
+* the scalar style of a leaf is a pure function of its text (``Node.Encode`` fixes it once: literal
+  for text with a newline, plain when the text would read back as a string and the emitter's scalar
+  analysis allows it, otherwise single or double quotes), so it is computed once per distinct text
+  and cached;
+* the layout is produced by a small emulation of the emitter's state (current column, indentation,
+  the "whitespace"/"indention" flags, the foot-comment indent and the pending head/foot/tail comment
+  slots) driven directly by a recursive walk over the tree, calling the same primitive actions
+  in the same order as the Go state machine does for the event stream sops produces.
+
+Public API: :func:`emit_documents` and :func:`emit_value`.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from typing import Any, Union
+
+from ..gofmt import format_g
+from ..tree import Branch, Comment, Time
+
+__all__ = ["emit_documents", "emit_value", "scalar_style"]
+
+# Scalar styles.
+PLAIN = 0
+SINGLE = 1  # single-quoted, rendered text has no line break
+DOUBLE = 2
+LITERAL = 3
+SINGLE_BREAKS = 4  # single-quoted text containing U+2028/U+2029 (written line by line)
+
+#: (style, text, tag, multiline, simple_key_length)
+#: For PLAIN/SINGLE/DOUBLE ``text`` is the rendered form (quotes included); for LITERAL and
+#: SINGLE_BREAKS it is the raw value.
+ScalarInfo = tuple[int, str, str, bool, int]
+
+# --------------------------------------------------------------------------------------------------
+# yaml.v3 resolve(): does a plain scalar read back as a string?
+# --------------------------------------------------------------------------------------------------
+
+_RESOLVE_MAP_NON_STR = frozenset(
+    [
+        "true", "True", "TRUE", "false", "False", "FALSE",
+        "", "~", "null", "Null", "NULL",
+        ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
+        "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+    ]
+)
+# First characters that make resolve() look further ("hint" in yaml.v3); anything else is a string.
+_HINT_CHARS = frozenset("+-0123456789yYnNtTfFoO~.")
+_SIGN_DIGIT = frozenset("+-0123456789")
+
+# Go strconv.ParseFloat for text starting with '.' (no underscores without a base prefix).
+_DOT_FLOAT_RE = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
+# yaml.v3 yamlStyleFloat.
+_YAML_FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+# Go strconv.ParseInt(s, 0, 64) syntax after underscores were removed.
+_GO_INT_RE = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
+_GO_UINT_RE = re.compile(r"(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
+# yaml.v3 base60float (YAML 1.1 sexagesimal), quoted on output for compatibility.
+_BASE60_RE = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_OLD_BOOLS = frozenset(
+    ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
+)
+# The formats yaml.v3 tries with Go's time.Parse (1-2 digit month/day/hour/minute/second).
+_TS_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_TS_TIME_RE = re.compile(
+    r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?"
+)
+_TS_ZONE_RE = re.compile(r"Z|[+-][0-9]{2}:[0-9]{2}")
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+_UINT64_MAX = (1 << 64) - 1
+
+
+def _days_in(month: int, year: int) -> int:
+    if month == 2:
+        return 29 if (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def _is_timestamp(s: str) -> bool:
+    """yaml.v3 parseTimestamp: the date-only, RFC 3339 (``T``/``t``) and space-separated forms."""
+    m = _TS_DATE_RE.match(s)
+    if m is None:
+        return False
+    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not 1 <= month <= 12 or not 1 <= day <= _days_in(month, year):
+        return False
+    rest = s[m.end():]
+    if not rest:
+        return True
+    sep = rest[0]
+    if sep not in "Tt ":
+        return False
+    t = _TS_TIME_RE.match(rest, 1)
+    if t is None:
+        return False
+    hour, minute, sec = int(t.group(1)), int(t.group(2)), int(t.group(3))
+    if hour > 23 or minute > 59 or sec > 59:
+        return False
+    tail = rest[t.end():]
+    if sep == " ":
+        return not tail
+    z = _TS_ZONE_RE.fullmatch(tail)
+    if z is None:
+        return False
+    if tail != "Z" and (int(tail[1:3]) > 24 or int(tail[4:6]) > 60):
+        return False
+    return True
+
+
+def _go_parse_int(plain: str) -> bool:
+    """strconv.ParseInt(plain, 0, 64) succeeds, or else ParseUint(plain, 0, 64) does."""
+    if _GO_INT_RE.fullmatch(plain) is None:
+        return False
+    neg = plain[0] == "-"
+    body = plain[1:] if plain[0] in "+-" else plain
+    low = body[:2].lower()
+    if low == "0x":
+        v = int(body[2:], 16)
+    elif low == "0o":
+        v = int(body[2:], 8)
+    elif low == "0b":
+        v = int(body[2:], 2)
+    elif len(body) > 1 and body[0] == "0":
+        v = int(body, 8)
+    else:
+        v = int(body)
+    if neg:
+        v = -v
+    if _INT64_MIN <= v <= _INT64_MAX:
+        return True
+    # ParseUint: no sign allowed.
+    return plain[0] not in "+-" and 0 <= v <= _UINT64_MAX
+
+
+_BIN_DIGITS_RE = re.compile(r"[-+]?[01]+")
+_OCT_DIGITS_RE = re.compile(r"[-+]?[0-7]+")
+
+
+def _go_parse_base(digits: str, base: int, allow_uint: bool) -> bool:
+    """strconv.ParseInt(digits, base, 64) (sign allowed), or ParseUint when allow_uint."""
+    rx = _BIN_DIGITS_RE if base == 2 else _OCT_DIGITS_RE
+    if rx.fullmatch(digits) is None:
+        return False
+    v = int(digits.lstrip("+-"), base)
+    if digits[0] == "-":
+        v = -v
+    if _INT64_MIN <= v <= _INT64_MAX:
+        return True
+    return allow_uint and digits[0] not in "+-" and v <= _UINT64_MAX
+
+
+def _parse_float_ok(text: str) -> bool:
+    """Go strconv.ParseFloat of already syntax-checked decimal text: fails only on overflow."""
+    try:
+        return not math.isinf(float(text))
+    except (ValueError, OverflowError):
+        return False
+
+
+def resolves_to_str(s: str) -> bool:
+    """True when yaml.v3's ``resolve("", s)`` yields ``!!str`` (so a plain scalar reads back as s)."""
+    if not s:
+        return False
+    c = s[0]
+    if c not in _HINT_CHARS:
+        return True
+    if s in _RESOLVE_MAP_NON_STR:
+        return False
+    if c == ".":
+        return not (_DOT_FLOAT_RE.fullmatch(s) is not None and _parse_float_ok(s))
+    if c not in _SIGN_DIGIT:
+        return True  # yYnNtTfFoO~ not in the map
+    # Int, float or timestamp.
+    if _is_timestamp(s):
+        return False
+    plain = s.replace("_", "")
+    if not plain:
+        return True
+    if _go_parse_int(plain):
+        return False
+    if _YAML_FLOAT_RE.fullmatch(plain) is not None and _parse_float_ok(plain):
+        return False
+    if plain.startswith("0b"):
+        if _go_parse_base(plain[2:], 2, True):
+            return False
+    elif plain.startswith("-0b"):
+        if _go_parse_base("-" + plain[3:], 2, False):
+            return False
+    if plain.startswith("0o"):
+        if _go_parse_base(plain[2:], 8, True):
+            return False
+    elif plain.startswith("-0o"):
+        if _go_parse_base("-" + plain[3:], 8, False):
+            return False
+    return True
+
+
+def _can_use_plain(s: str) -> bool:
+    """encoder.stringv: plain is requested when the text resolves to a string and is neither a
+    YAML 1.1 bool nor a base-60 float."""
+    if not resolves_to_str(s):
+        return False
+    if s in _OLD_BOOLS:
+        return False
+    if s[0] in _SIGN_DIGIT and ":" in s and _BASE60_RE.fullmatch(s) is not None:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------------
+# Emitter scalar analysis (yaml_emitter_analyze_scalar) and style choice
+# --------------------------------------------------------------------------------------------------
+
+_BREAK_CHARS = "\r\n\x85\u2028\u2029"
+_BREAK_RE = re.compile("[\r\n\x85\u2028\u2029]")
+# Characters the emitter does not consider printable (tab is counted separately).
+_NONPRINT_RE = re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+_BREAK_SPACE_RE = re.compile("[\r\n\x85\u2028\u2029] ")
+_SPACE_BREAK_RE = re.compile(" [\r\n\x85\u2028\u2029]")
+_COLON_IND_RE = re.compile(r":(?:[ \t]|\Z)")
+_HASH_IND_RE = re.compile("[ \t\r\n\x85\u2028\u2029\x00]#")
+_FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
+# Text that is certainly allowed plain in block context (first char no indicator, no blanks or
+# colons or special characters at all).
+_SAFE_PLAIN_RE = re.compile(r"[A-Za-z0-9_/.(<=^$;\\+~][A-Za-z0-9_/.()<>=^$;\\+~\-,\[\]{}!%@&*|'\"`?]*")
+
+
+def _analyze(s: str) -> tuple[bool, bool, bool, bool]:
+    """(block_plain_allowed, single_quoted_allowed, block_allowed, multiline) for non-empty s."""
+    line_breaks = _BREAK_RE.search(s) is not None
+    special = _NONPRINT_RE.search(s) is not None
+    tab = "\t" in s
+    first = s[0]
+    last = s[-1]
+    leading = first == " " or first in _BREAK_CHARS
+    trailing_space = last == " "
+    trailing = trailing_space or last in _BREAK_CHARS
+    break_space = line_breaks and _BREAK_SPACE_RE.search(s) is not None
+    space_break = line_breaks and _SPACE_BREAK_RE.search(s) is not None
+    block_ind = False
+    if s.startswith("---") or s.startswith("..."):
+        block_ind = True
+    elif first in _FIRST_INDICATORS:
+        block_ind = True
+    elif first in "?:-":
+        if len(s) == 1 or s[1] in " \t":
+            block_ind = True
+    if not block_ind:
+        if _COLON_IND_RE.search(s, 1) is not None or _HASH_IND_RE.search(s) is not None:
+            block_ind = True
+    block_plain = not (
+        leading or trailing or break_space or space_break or tab or special or line_breaks or block_ind
+    )
+    single = not (break_space or space_break or tab or special)
+    block = not (trailing_space or space_break or special)
+    return block_plain, single, block, line_breaks
+
+
+_DQ_NAMED = {
+    "\x00": "\\0", "\x07": "\\a", "\x08": "\\b", "\t": "\\t", "\n": "\\n", "\x0b": "\\v",
+    "\x0c": "\\f", "\r": "\\r", "\x1b": "\\e", '"': '\\"', "\\": "\\\\", "\x85": "\\N",
+    "\xa0": "\\_", "\u2028": "\\L", "\u2029": "\\P",
+}
+_DQ_ESCAPE_RE = re.compile('[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|["\\\\\u2028\u2029]')
+
+
+def _dq_escape_char(c: str) -> str:
+    named = _DQ_NAMED.get(c)
+    if named is not None:
+        return named
+    v = ord(c)
+    if v <= 0xFF:
+        return f"\\x{v:02X}"
+    if v <= 0xFFFF:
+        return f"\\u{v:04X}"
+    return f"\\U{v:08X}"
+
+
+def _double_quoted(s: str) -> str:
+    if s.startswith("\ufeff"):
+        # The Go writer's BOM test looks at the start of the value for every character.
+        return '"' + "".join(_dq_escape_char(c) for c in s) + '"'
+    if _DQ_ESCAPE_RE.search(s) is None:
+        return '"' + s + '"'
+    return '"' + _DQ_ESCAPE_RE.sub(lambda m: _dq_escape_char(m.group()), s) + '"'
+
+
+def _utf8_len(s: str) -> int:
+    if len(s) <= 32 or s.isascii():
+        return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+    return len(s.encode("utf-8", "surrogatepass"))
+
+
+def _str_info(s: str, tag: str = "") -> ScalarInfo:
+    """Style and rendering of a string leaf as sops writes it (Node.Encode then the emitter)."""
+    if (
+        not tag
+        and _SAFE_PLAIN_RE.fullmatch(s) is not None
+        and not s.startswith("...")
+        and (s[0] not in _HINT_CHARS or _can_use_plain(s))
+    ):
+        return (PLAIN, s, "", False, _utf8_len(s))
+    if "\n" in s:
+        style = LITERAL
+    elif tag or _can_use_plain(s):
+        style = PLAIN
+    else:
+        style = DOUBLE
+    if s:
+        block_plain, single_ok, block_ok, multiline = _analyze(s)
+    else:
+        block_plain, single_ok, block_ok, multiline = True, True, False, False
+    if style == PLAIN and not block_plain:
+        style = SINGLE
+    if style == SINGLE and not single_ok:
+        style = DOUBLE
+    if style == LITERAL and not block_ok:
+        style = DOUBLE
+    key_len = len(tag) + _utf8_len(s)
+    if style == PLAIN:
+        return (PLAIN, s, tag, multiline, key_len)
+    if style == SINGLE:
+        if multiline:
+            return (SINGLE_BREAKS, s, tag, True, key_len)
+        return (SINGLE, "'" + s.replace("'", "''") + "'", tag, multiline, key_len)
+    if style == DOUBLE:
+        return (DOUBLE, _double_quoted(s), tag, multiline, key_len)
+    if s[0] == "\t":
+        # Node.Encode re-parses what it emitted; a literal block whose first line starts with a tab
+        # does not parse ("found a tab character where an indentation space is expected"), sops
+        # ignores the error and the empty node goes out as null.
+        return _NULL
+    return (LITERAL, s, tag, multiline, key_len)
+
+
+def scalar_style(s: str) -> str:
+    """The style sops uses for string s: 'plain', 'single', 'double' or 'literal' (for tests)."""
+    st = _str_info(s)[0]
+    return {PLAIN: "plain", SINGLE: "single", SINGLE_BREAKS: "single", DOUBLE: "double", LITERAL: "literal"}[st]
+
+
+def _binary_info(b: bytes) -> ScalarInfo:
+    """Invalid UTF-8 goes out as ``!!binary``: base64 broken into 70-column lines when long."""
+    enc = base64.b64encode(b).decode("ascii")
+    if len(enc) >= 70:
+        enc = "".join(enc[i:i + 70] + "\n" for i in range(0, len(enc), 70))
+    return _str_info(enc, "!!binary")
+
+
+_TRUE: ScalarInfo = (PLAIN, "true", "", False, 4)
+_FALSE: ScalarInfo = (PLAIN, "false", "", False, 5)
+_NULL: ScalarInfo = (PLAIN, "null", "", False, 4)
+_MERGE: ScalarInfo = (PLAIN, "<<", "!!merge", False, 9)
+
+
+def _float_text(f: float) -> str:
+    if math.isnan(f):
+        return ".nan"
+    if math.isinf(f):
+        return ".inf" if f > 0 else "-.inf"
+    return format_g(f)
+
+
+# --------------------------------------------------------------------------------------------------
+# The emitter
+# --------------------------------------------------------------------------------------------------
+
+_Container = Union[Branch, list]  # type: ignore[type-arg]
+
+
+def _join_comments(values: list[str]) -> str:
+    return "#" + "\n#".join(values)
+
+
+class _Emitter:
+    """Emulates the parts of yaml.v3's emitter state that shape sops's output."""
+
+    __slots__ = ("out", "col", "ind", "ws", "indention", "foot_ind", "head", "foot", "tail", "bi", "cache")
+
+    def __init__(self, best_indent: int) -> None:
+        self.out: list[str] = []
+        self.col = 0
+        self.ind = -1
+        self.ws = True
+        self.indention = True
+        self.foot_ind = -1
+        self.head = ""
+        self.foot = ""
+        self.tail = ""
+        self.bi = best_indent
+        self.cache: dict[str, ScalarInfo] = {}
+
+    # ---- primitives ------------------------------------------------------------------------------
+
+    def put_break(self) -> None:
+        self.out.append("\n")
+        self.col = 0
+        self.indention = True
+
+    def write_indent(self) -> None:
+        i = self.ind if self.ind > 0 else 0
+        out = self.out
+        if not self.indention or self.col > i or (self.col == i and not self.ws):
+            out.append("\n")
+            self.col = 0
+            self.indention = True
+        if self.foot_ind == i:
+            out.append("\n")
+            self.col = 0
+            self.indention = True
+        if self.col < i:
+            out.append(" " * (i - self.col))
+            self.col = i
+        self.ws = True
+        self.foot_ind = -1
+
+    def indicator(self, text: str, need_ws: bool, is_ws: bool, is_indention: bool) -> None:
+        if need_ws and not self.ws:
+            self.out.append(" ")
+            self.col += 1
+        self.out.append(text)
+        self.col += len(text)
+        self.ws = is_ws
+        self.indention = self.indention and is_indention
+
+    def write_comment(self, comment: str) -> None:
+        out = self.out
+        if comment[0] == "#" and _BREAK_RE.search(comment) is None:
+            out.append(comment)
+            out.append("\n")
+            self.col = 0
+            self.indention = True
+            self.ws = True
+            return
+        breaks = False
+        pound = False
+        for part in _BREAK_SPLIT_RE.split(comment):
+            if not part:
+                continue
+            if part in _BREAK_CHARS:
+                out.append(part)
+                self.col = 0
+                self.indention = True
+                breaks = True
+                pound = False
+                continue
+            if breaks:
+                self.write_indent()
+            if not pound:
+                if part[0] != "#":
+                    out.append("# ")
+                    self.col += 2
+                pound = True
+            out.append(part)
+            self.col += len(part)
+            self.indention = False
+            breaks = False
+        if not breaks:
+            self.put_break()
+        self.ws = True
+
+    def process_head(self) -> None:
+        if self.tail:
+            self.write_indent()
+            self.write_comment(self.tail)
+            self.tail = ""
+            self.foot_ind = self.ind if self.ind > 0 else 0
+        if self.head:
+            self.write_indent()
+            self.write_comment(self.head)
+            self.head = ""
+
+    def process_foot(self) -> None:
+        if self.foot:
+            self.write_indent()
+            self.write_comment(self.foot)
+            self.foot = ""
+            self.foot_ind = self.ind if self.ind > 0 else 0
+
+    def _increase(self, flow: bool, top_seq: bool) -> None:
+        ind = self.ind
+        if ind < 0:
+            self.ind = self.bi if flow else 0
+        elif top_seq:
+            self.ind = ind + 2
+        else:
+            bi = self.bi
+            self.ind = bi * ((ind + bi) // bi)
+
+    # ---- scalars ---------------------------------------------------------------------------------
+
+    def info(self, v: Any) -> ScalarInfo:
+        if isinstance(v, str):
+            r = self.cache.get(v)
+            if r is None:
+                r = _MERGE if v == "<<" else _str_info(v)
+                if len(v) <= 128:
+                    self.cache[v] = r
+            return r
+        if v is None:
+            return _NULL
+        if v is True:
+            return _TRUE
+        if v is False:
+            return _FALSE
+        if isinstance(v, int):
+            t = str(v)
+            return (PLAIN, t, "", False, len(t))
+        if isinstance(v, float):
+            t = _float_text(v)
+            return (PLAIN, t, "", False, len(t))
+        if isinstance(v, Time):
+            return (PLAIN, v.text, "", False, len(v.text))
+        if isinstance(v, (bytes, bytearray)):
+            try:
+                return self.info(bytes(v).decode("utf-8"))
+            except UnicodeDecodeError:
+                return _binary_info(bytes(v))
+        raise TypeError(f"cannot emit value of type {type(v).__name__} as YAML")
+
+    def scalar(self, info: ScalarInfo, top_seq: bool) -> None:
+        style, text, tag = info[0], info[1], info[2]
+        out = self.out
+        if tag:
+            if not self.ws:
+                out.append(" ")
+                self.col += 1
+            out.append(tag)
+            self.col += len(tag)
+            self.ws = False
+            self.indention = False
+        if style <= DOUBLE:
+            # Plain and quoted scalars are written on one line (the best width is unlimited).
+            if self.ws:
+                out.append(text)
+                self.col += len(text)
+            else:
+                out.append(" ")
+                out.append(text)
+                self.col += len(text) + 1
+            self.ws = False
+            self.indention = False
+            return
+        saved = self.ind
+        self._increase(True, top_seq)
+        if style == LITERAL:
+            self._literal(text)
+        else:
+            self._single_breaks(text)
+        self.ind = saved
+
+    def _literal(self, value: str) -> None:
+        hint = ""
+        if value[0] == " " or value[0] in _BREAK_CHARS:
+            hint = str(self.bi)
+        last = value[-1]
+        if last not in _BREAK_CHARS:
+            hint += "-"
+        elif len(value) == 1 or value[-2] in _BREAK_CHARS:
+            hint += "+"
+        self.indicator("|", True, False, False)
+        if hint:
+            self.indicator(hint, False, False, False)
+        self.put_break()
+        self.ws = True
+        out = self.out
+        pad = " " * self.ind
+        if "\u2028" in value or "\u2029" in value:
+            parts = _BREAK_SPLIT_RE.split(value)
+            seps = parts[1::2]
+            texts = parts[0::2]
+            for n, t in enumerate(texts):
+                if t:
+                    out.append(pad)
+                    out.append(t)
+                if n < len(seps):
+                    out.append(seps[n])
+            lastline = texts[-1]
+        else:
+            lines = value.split("\n")
+            out.append("\n".join([pad + ln if ln else "" for ln in lines]))
+            lastline = lines[-1]
+        if lastline:
+            self.col = self.ind + len(lastline)
+            self.indention = False
+        else:
+            self.col = 0
+            self.indention = True
+
+    def _single_breaks(self, value: str) -> None:
+        self.indicator("'", True, False, False)
+        out = self.out
+        breaks = False
+        for part in _BREAK_SPLIT_RE.split(value):
+            if not part:
+                continue
+            if part in _BREAK_CHARS:
+                if not breaks and part == "\n":
+                    self.put_break()
+                out.append(part)
+                self.col = 0
+                self.indention = True
+                breaks = True
+                continue
+            if breaks:
+                self.write_indent()
+            t = part.replace("'", "''")
+            out.append(t)
+            self.col += len(t)
+            self.indention = False
+            breaks = False
+        self.indicator("'", False, False, False)
+        self.ws = False
+        self.indention = False
+
+    # ---- containers ------------------------------------------------------------------------------
+
+    def container_start(self, node: _Container, extra_head: str) -> tuple[str, int]:
+        """Head comment of a container node (leading comment items) and the index of its first
+        real item (len(node) when it has none)."""
+        i = 0
+        n = len(node)
+        if isinstance(node, Branch):
+            while i < n and isinstance(node[i][0], Comment):
+                i += 1
+            own = _join_comments([c[0].value for c in node[:i]]) if i else ""
+        else:
+            while i < n and isinstance(node[i], Comment):
+                i += 1
+            own = _join_comments([c.value for c in node[:i]]) if i else ""
+        if extra_head:
+            own = extra_head + "\n" + own if own else extra_head
+        return own, i
+
+    def body(self, node: _Container, first: int, top_seq: bool, end_foot: str) -> None:
+        if isinstance(node, Branch):
+            if first == len(node):
+                self.flow_map_end(top_seq, end_foot)
+            else:
+                self.map_body(node, first, top_seq, end_foot)
+        else:
+            if first == len(node):
+                self.flow_seq_end(top_seq, end_foot)
+            else:
+                self.seq_body(node, first, top_seq, end_foot)
+
+    def flow_map_end(self, top_seq: bool, end_foot: str) -> None:
+        if end_foot:
+            self.foot = end_foot
+        self.indicator("{", True, True, False)
+        saved = self.ind
+        self._increase(True, top_seq)
+        self.process_head()
+        self.ind = saved
+        self.indicator("}", False, False, False)
+        self.process_foot()
+
+    def flow_seq_end(self, top_seq: bool, end_foot: str) -> None:
+        if end_foot:
+            self.foot = end_foot
+        self.indicator("[", True, True, False)
+        # The indentation is increased and restored again; nothing is written in between.
+        if self.col == 0:
+            self.write_indent()
+        self.indicator("]", False, False, False)
+        self.process_foot()
+
+    def map_body(self, br: Branch, first: int, top_seq: bool, end_foot: str) -> None:
+        saved = self.ind
+        self._increase(False, top_seq)
+        m = self.ind
+        last = len(br) - 1
+        while isinstance(br[last][0], Comment):
+            last -= 1
+        pending: list[str] = []
+        out = self.out
+        info = self.info
+        cache = self.cache
+        for idx in range(first, last + 1):
+            k, v = br[idx]
+            if k.__class__ is Comment or isinstance(k, Comment):
+                pending.append(k.value)
+                continue
+            if pending:
+                self.head = _join_comments(pending)
+                pending = []
+            kinfo = cache.get(k) if k.__class__ is str else None
+            if kinfo is None:
+                kinfo = info(k)
+            # Fast path: no comments anywhere near, plain simple key, plain scalar value.
+            if (
+                kinfo[0] == PLAIN
+                and kinfo[4] <= 128
+                and not (self.head or self.tail or self.foot or kinfo[2])
+                and self.foot_ind != m
+                and not isinstance(v, list)
+            ):
+                vinfo = cache.get(v) if v.__class__ is str else None
+                if vinfo is None:
+                    vinfo = info(v)
+                if vinfo[0] <= DOUBLE and not vinfo[2]:
+                    col = self.col
+                    kt = kinfo[1]
+                    vt = vinfo[1]
+                    if not self.indention or col > m or (col == m and not self.ws):
+                        out.append("\n" + " " * m + kt + ": " + vt)
+                    elif col < m:
+                        out.append(" " * (m - col) + kt + ": " + vt)
+                    else:
+                        out.append(kt + ": " + vt)
+                    self.col = m + len(kt) + 2 + len(vt)
+                    self.ws = False
+                    self.indention = False
+                    self.foot_ind = -1
+                    continue
+            if self.head or self.tail:
+                self.process_head()
+            self.write_indent()
+            if not kinfo[3] and kinfo[4] <= 128:
+                self.scalar(kinfo, False)
+                self.indicator(":", False, False, False)
+            else:
+                self.indicator("?", True, False, True)
+                self.scalar(kinfo, False)
+                self.write_indent()
+                self.indicator(":", True, False, True)
+            self.value(v, False, "", "")
+        trailing = [item[0].value for item in br[last + 1:]]
+        if trailing:
+            self.tail = _join_comments(trailing)
+        if end_foot:
+            self.foot = end_foot
+        self.process_head()
+        self.ind = saved
+
+    def seq_body(self, lst: list, first: int, top_seq: bool, end_foot: str) -> None:  # type: ignore[type-arg]
+        saved = self.ind
+        self._increase(False, top_seq)
+        last = len(lst) - 1
+        while isinstance(lst[last], Comment):
+            last -= 1
+        trailing_values = [c.value for c in lst[last + 1:]]
+        trailing = _join_comments(trailing_values) if trailing_values else ""
+        pending: list[str] = []
+        for idx in range(first, last + 1):
+            v = lst[idx]
+            if isinstance(v, Comment):
+                pending.append(v.value)
+                continue
+            head = ""
+            if pending:
+                head = _join_comments(pending)
+                pending = []
+            self.value(v, True, head, trailing if idx == last else "")
+        if end_foot:
+            self.foot = end_foot
+        self.ind = saved
+
+    def value(self, v: Any, in_seq: bool, head: str, foot: str) -> None:
+        """Emit v as a mapping value (in_seq False; ':' already written) or as a sequence item
+        (in_seq True) with the item's head and foot comments."""
+        if isinstance(v, list):
+            chead, first = self.container_start(v, head)
+            if chead:
+                self.head = chead
+            if in_seq:
+                if self.head or self.tail:
+                    self.process_head()
+                self.write_indent()
+                self.indicator("-", True, False, True)
+            if self.foot:
+                self.process_foot()
+            self.body(v, first, in_seq, foot)
+            return
+        info = self.info(v)
+        if head:
+            self.head = head
+        if foot:
+            self.foot = foot
+        if in_seq:
+            if self.head or self.tail:
+                self.process_head()
+            self.write_indent()
+            self.indicator("-", True, False, True)
+        self.scalar(info, in_seq)
+        if self.foot:
+            self.process_foot()
+
+    # ---- documents -------------------------------------------------------------------------------
+
+    def document(self, root: Any, first_doc: bool) -> None:
+        if not first_doc:
+            self.write_indent()
+            self.indicator("---", True, False, False)
+            self.write_indent()
+        if self.head:
+            self.process_head()
+            self.put_break()
+        if isinstance(root, list):
+            chead, first = self.container_start(root, "")
+            if chead:
+                self.head = chead
+            self.process_head()
+            self.process_foot()
+            self.body(root, first, False, "")
+        else:
+            info = self.info(root)
+            self.process_head()
+            self.scalar(info, False)
+            self.process_foot()
+        self.foot_ind = 0
+        self.process_foot()
+        self.foot_ind = -1
+        self.write_indent()
+
+
+_BREAK_SPLIT_RE = re.compile("([\r\n\x85\u2028\u2029])")
+
+
+def _best_indent(indent: int) -> int:
+    if indent < 0:
+        raise ValueError("YAML Negative indentation not accepted")
+    if indent == 0:
+        return 4
+    if indent < 2 or indent > 9:
+        return 2
+    return indent
+
+
+def emit_documents(branches: list[Branch], indent: int = 4) -> str:
+    """The YAML text sops writes for these documents (one mapping per branch), as
+    ``yaml.v3 Encoder`` with ``SetIndent(indent)`` produces it."""
+    em = _Emitter(_best_indent(indent))
+    for n, br in enumerate(branches):
+        if not isinstance(br, Branch):
+            br = Branch(br)
+        em.document(br, n == 0)
+    return "".join(em.out)
+
+
+def emit_value(value: Any, indent: int = 4) -> str:
+    """``yaml.Marshal`` of the node sops builds for a single value (a list, a scalar or a mapping),
+    as used by ``--extract``."""
+    em = _Emitter(_best_indent(indent))
+    em.document(value, True)
+    return "".join(em.out)
