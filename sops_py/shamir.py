@@ -12,7 +12,7 @@ from collections.abc import Callable
 from .errors import SopsError
 
 
-def _mul(a: int, b: int) -> int:
+def _xtime_mul(a: int, b: int) -> int:
     r = 0
     while b:
         if b & 1:
@@ -24,10 +24,24 @@ def _mul(a: int, b: int) -> int:
     return r
 
 
-_MUL = [[_mul(a, b) for b in range(256)] for a in range(256)]
-_INV = [0] * 256
-for _a in range(1, 256):
-    _INV[_a] = next(b for b in range(1, 256) if _MUL[_a][b] == 1)
+# exp/log tables over the generator 3 (cheap to build: 255 steps, no 64k-entry table at import)
+_EXP = [0] * 510
+_LOG = [0] * 256
+_x = 1
+for _i in range(255):
+    _EXP[_i] = _EXP[_i + 255] = _x
+    _LOG[_x] = _i
+    _x = _xtime_mul(_x, 3)
+
+
+def _gmul(a: int, b: int) -> int:
+    if a == 0 or b == 0:
+        return 0
+    return _EXP[_LOG[a] + _LOG[b]]
+
+
+def _ginv(a: int) -> int:
+    return _EXP[255 - _LOG[a]]
 
 
 def split(secret: bytes, parts: int, threshold: int, rand: Callable[[int], bytes] = os.urandom) -> list[bytes]:
@@ -51,7 +65,7 @@ def split(secret: bytes, parts: int, threshold: int, rand: Callable[[int], bytes
             x = i + 1
             y = 0
             for c in reversed(coeffs):  # Horner's rule
-                y = _MUL[y][x] ^ c
+                y = _gmul(y, x) ^ c
             shares[i][idx] = y
     return [bytes(s) for s in shares]
 
@@ -75,12 +89,12 @@ def combine(shares: list[bytes]) -> bytes:
         num, den = 1, 1
         for j, xj in enumerate(xs):
             if i != j:
-                num = _MUL[num][xj]
-                den = _MUL[den][xj ^ xi]
-        basis.append(_MUL[num][_INV[den]])
+                num = _gmul(num, xj)
+                den = _gmul(den, xj ^ xi)
+        basis.append(_gmul(num, _ginv(den)))
     for idx in range(length - 1):
         acc = 0
         for share, b in zip(shares, basis, strict=True):
-            acc ^= _MUL[share[idx]][b]
+            acc ^= _gmul(share[idx], b)
         secret[idx] = acc
     return bytes(secret)
