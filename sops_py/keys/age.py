@@ -2,13 +2,15 @@
 
 * ``parse_recipients``: the comma-separated ``--age`` list, each recipient validated as sops does
   (X25519 ``age1…``, hybrid ``age1pq1…``, plugin ``age1<name>1…``, ``ssh-ed25519``/``ssh-rsa``).
-* ``wrap``: encrypt a data key to one recipient with pyrage; ``enc`` is age's ASCII armor.
+* ``wrap``: encrypt a data key to one recipient; ``enc`` is age's ASCII armor with a trailing newline.
 * ``load_identities``: where sops looks for private keys, read lazily, once per ``Identities``.
 * ``unwrap``: recover the data key from an ``enc``; failures carry sops' message for the exit-128 report.
 
-The armor, the age header and every error text are re-implemented here so messages match sops; the
-cryptography (X25519, ssh-ed25519, ssh-rsa, scrypt) is pyrage's. Hybrid post-quantum keys and age
-plugins are parsed and validated, but pyrage cannot use them, so using one is a clear error.
+The armor, the age header, Go's strict base64 and bech32, google/shlex and every error text are
+re-implemented here so messages match sops 3.11 word for word. X25519 wrapping is done here with
+``cryptography`` so ``enc`` has Go's one-stanza shape (pyrage adds a grease stanza); SSH wrapping and
+all decryption (X25519, ssh-ed25519, ssh-rsa, scrypt) are pyrage's. Hybrid post-quantum keys and age
+plugins are parsed and validated, but pyrage cannot use them, so using one is a clear KeyFailed.
 Secrets (identities, data keys, passphrases) never appear in a message, a log or a ``repr``.
 """
 
