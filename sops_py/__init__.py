@@ -19,8 +19,8 @@ from typing import Any
 from .errors import SopsError
 from .version import __version__
 
-__all__ = ["SopsError", "__version__", "decrypt", "decrypt_file", "encrypt", "encrypt_file", "load", "load_file",
-           "to_python"]
+__all__ = ["SopsError", "__version__", "decrypt", "decrypt_file", "decrypt_files", "encrypt", "encrypt_file", "load",
+           "load_file", "to_python"]
 
 
 def _store(fmt: str, indent: int | None = None) -> Any:
@@ -53,6 +53,21 @@ def decrypt_file(path: str, *, format: str | None = None, output_format: str | N
         data = f.read()
     fmt = _fmt(path, format)
     return decrypt(data, fmt, output_format=output_format or fmt, env=env, ignore_mac=ignore_mac)
+
+
+def decrypt_files(paths: Sequence[str], *, output_format: str | None = None,
+                  env: Mapping[str, str] | None = None, ignore_mac: bool = False) -> dict[str, bytes]:
+    """Decrypt many files in one call: identities are loaded once and shared by every file."""
+    from .datakey import KeyRing
+    from .ops.crypt import decrypt_data
+
+    ring = KeyRing(env)
+    out: dict[str, bytes] = {}
+    for path in paths:
+        fmt = _fmt(path, None)
+        with open(path, "rb") as f:
+            out[path] = decrypt_data(f.read(), _store(fmt), _store(output_format or fmt), ring, None, ignore_mac)
+    return out
 
 
 def to_python(branches: Any) -> Any:

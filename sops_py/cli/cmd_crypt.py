@@ -42,6 +42,36 @@ def check_output_flags(file: str | None, opts: Mapping[str, Any]) -> None:
         raise ConflictingParameters("Error: cannot operate on both --output and --in-place")
 
 
+def batch(env: Env, files: tuple[str, ...], opts: Mapping[str, Any], action: str) -> bool:
+    """Several files in one process (a sops-py extension): with --in-place or --output-dir.
+
+    One key ring serves every file, so identities are loaded once. Returns False when the call is not a
+    batch (sops' behaviour then applies: extra arguments are ignored with a warning)."""
+    outdir = opts.get("output_dir")
+    if len(files) < 2 and not outdir:
+        return False
+    if not (opts.get("in_place") or outdir):
+        return False
+    if opts.get("output"):
+        raise ConflictingParameters("Error: --output takes one file; use --output-dir with several files")
+    if outdir:
+        os.makedirs(str(outdir), exist_ok=True)
+    ring = KeyRing(env.environ)
+    for file in files:
+        path = require_file(file)
+        in_store = input_store(env, opts.get("input_type"), path)
+        out_store = output_store(env, opts.get("output_type"), path)
+        data = read_input(path)
+        if action == "decrypt":
+            out = decrypt_data(data, in_store, out_store, ring, parse_decryption_order(opts.get("decryption_order")),
+                               bool(opts.get("ignore_mac")), parse_tree_path(opts.get("extract") or ""))
+        else:
+            out = encrypt_data(data, in_store, out_store, encrypt_settings(env, path, in_store, opts), ring)
+        target = os.path.join(str(outdir), os.path.basename(path)) if outdir else path
+        write_atomic(target, out)
+    return True
+
+
 def decrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
     check_output_flags(file, opts)
     path, name_path = resolve_paths(file, opts)
@@ -71,20 +101,24 @@ def encrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
 @click.command("decrypt", help="decrypt a file, and output the results to stdout. If no filename is provided, "
                "stdin will be used.")
 @o.apply([o.IN_PLACE, o.EXTRACT, o.OUTPUT, *o.TYPE_OPTIONS, o.IGNORE_MAC, o.FILENAME_OVERRIDE, o.DECRYPTION_ORDER,
-          o.INDENT, o.VERBOSE, *o.KEYSERVICE_OPTIONS])
+          o.INDENT, o.VERBOSE, o.OUTPUT_DIR, *o.KEYSERVICE_OPTIONS])
 @click.argument("files", nargs=-1)
 @click.pass_context
 def decrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
-    decrypt(o.env_of(ctx, opts), o.one_file(files), opts)
+    env = o.env_of(ctx, opts)
+    if not batch(env, files, opts, "decrypt"):
+        decrypt(env, o.one_file(files), opts)
 
 
 @click.command("encrypt", help="encrypt a file, and output the results to stdout. If no filename is provided, "
                "stdin will be used.")
 @o.apply([o.IN_PLACE, o.OUTPUT, *o.key_options(envvars=True), *o.TYPE_OPTIONS, *o.RULE_OPTIONS, o.ENC_CONTEXT,
-          o.SHAMIR, o.FILENAME_OVERRIDE, o.INDENT, o.MAC_ONLY, o.VERBOSE, *o.KEYSERVICE_OPTIONS])
+          o.SHAMIR, o.FILENAME_OVERRIDE, o.INDENT, o.MAC_ONLY, o.VERBOSE, o.OUTPUT_DIR, *o.KEYSERVICE_OPTIONS])
 @click.argument("files", nargs=-1)
 @click.pass_context
 def encrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     if ctx.find_root().params.get("mac_only_encrypted"):
         opts["mac_only_encrypted"] = True  # sops 3.13 reads the global flag for subcommands too
-    encrypt(o.env_of(ctx, opts), o.one_file(files), opts)
+    env = o.env_of(ctx, opts)
+    if not batch(env, files, opts, "encrypt"):
+        encrypt(env, o.one_file(files), opts)

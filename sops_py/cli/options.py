@@ -82,6 +82,8 @@ IGNORE_MAC = opt("--ignore-mac", is_flag=True, help="ignore Message Authenticati
 EXTRACT = opt("--extract", help="extract a specific key or branch from the input document. Decrypt mode only. "
                 "Example: --extract '[\"somekey\"][0]'")
 VERBOSE = opt("--verbose", is_flag=True, help="Enable verbose logging output")
+OUTPUT_DIR = opt("--output-dir", help="sops-py extension: with several files, write each result under this "
+                 "directory (same base name); several files with --in-place rewrite each in place")
 MAC_ONLY = opt("--mac-only-encrypted", is_flag=True, help="compute MAC only over values which end up encrypted")
 
 

