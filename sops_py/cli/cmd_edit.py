@@ -1,0 +1,71 @@
+"""`sops-py edit FILE` and the legacy bare form `sops-py [flags] FILE`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from ..config import match_creation_rule, rule_to_creation_rule
+from ..datakey import KeyRing, parse_decryption_order
+from ..errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters, NoFileSpecified
+from ..ops.crypt import EncryptSettings
+from ..ops.edit import EditIO, edit_file
+from . import options as o
+from .context import Env, encrypt_settings, input_store, output_store
+
+SHOW_MASTER_KEYS = o.opt("--show-master-keys", "-s", is_flag=True,
+                         help="display master encryption keys in the file during editing")
+_KEY_CHANGE_FLAGS = tuple(f"{op}_{k}" for op in ("add", "rm")
+                          for k in ("kms", "pgp", "gcp_kms", "hckms", "hc_vault_transit", "azure_kv", "age"))
+
+
+def run(env: Env, path: str, name_path: str, opts: Mapping[str, Any], io: EditIO | None = None) -> None:
+    """Edit ``path`` (absolute); ``name_path`` picks the stores and the creation rule for a new file."""
+    in_store = input_store(env, opts.get("input_type"), name_path)
+    out_store = output_store(env, opts.get("output_type"), name_path)
+    order = parse_decryption_order(opts.get("decryption_order"))
+
+    def settings() -> EncryptSettings:
+        return encrypt_settings(env, name_path, in_store, opts)
+
+    edit_file(path, in_store, out_store, KeyRing(env.environ), io or EditIO(env.environ),
+              settings=settings, order=order, ignore_mac=bool(opts.get("ignore_mac")),
+              show_master_keys=bool(opts.get("show_master_keys")))
+
+
+def edit(env: Env, file: str, opts: Mapping[str, Any]) -> None:
+    """The legacy form's edit mode (opts: the global flags)."""
+    if opts.get("in_place") and opts.get("output"):
+        raise ConflictingParameters("Error: cannot operate on both --output and --in-place")
+    path = os.path.abspath(file)
+    if not os.path.exists(path) and any(opts.get(name) for name in _KEY_CHANGE_FLAGS):
+        raise CannotChangeKeysFromNonExistentFile(
+            f'Error: cannot add or remove keys on non-existent file "{path}", use `--kms` and `--pgp` instead.'
+        )
+    override = opts.get("filename_override")
+    name_path = os.path.abspath(override) if override else path
+    # sops loads the creation rule up front in the legacy form, even for an existing file
+    conf = env.config()
+    if conf is not None:
+        rule = match_creation_rule(conf, name_path)
+        if rule is not None:
+            rule_to_creation_rule(rule)
+    run(env, path, name_path, opts)
+
+
+@click.command("edit", help="edit an encrypted file")
+@o.apply([*o.key_options(envvars=True), *o.TYPE_OPTIONS, *o.RULE_OPTIONS, o.ENC_CONTEXT, o.SHAMIR,
+          SHOW_MASTER_KEYS, o.IGNORE_MAC, o.DECRYPTION_ORDER, *o.KEYSERVICE_OPTIONS])
+@click.argument("files", nargs=-1)
+@click.pass_context
+def edit_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
+    if ctx.find_root().params.get("mac_only_encrypted"):
+        opts["mac_only_encrypted"] = True  # sops reads the global flag for a new file's metadata
+    file = o.one_file(files)
+    if file is None:
+        raise NoFileSpecified("Error: no file specified")
+    path = os.path.abspath(file)
+    run(o.env_of(ctx, opts), path, path, opts)
