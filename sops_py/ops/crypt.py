@@ -115,9 +115,11 @@ class Opened:
 
 
 def load_encrypted(data: bytes, store: Store) -> tuple[list[Branch], Metadata]:
+    """Load an encrypted file; its version must parse as semver (sops' KMS-context bug check)."""
+    from ..semver import check_file_version
+
     branches, md = store.load_encrypted(data)
-    if not md.version:
-        raise SopsError("Version string empty")
+    check_file_version(md.version)
     return branches, md
 
 

@@ -38,16 +38,13 @@ from sops_py.metadata import Metadata
 from sops_py.ops.crypt import EncryptSettings, Opened, encrypt_data
 from sops_py.ops.edit import (
     EditIO,
-    a_is_newer_than_b,
-    check_file_version,
     edit_tree,
     editor_command,
     example_bytes,
     open_example,
     open_existing,
-    parse_semver,
-    raise_version,
 )
+from sops_py.semver import a_is_newer_than_b, check_file_version, parse_semver, raise_version
 from sops_py.stores import get_store
 from tests.helpers import AGE_KEY_FILE, AGE_RECIPIENT
 from tests.interop.sops_helpers import SOPS, run_sops
