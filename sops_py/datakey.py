@@ -2,6 +2,9 @@
 and recover it honouring the decryption order and the Shamir threshold.
 
 Key-type code is imported lazily through ``BACKENDS`` so only the types a file uses are loaded.
+A ``KeyRing`` reaches master keys through key services, as sops does: the local one (the backends
+here) first when enabled, then each remote ``--keyservice`` URI in order; the gRPC client behind the
+remote ones (``sops_py.keyservice.client``) is imported only when a URI is given.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from . import shamir
@@ -29,12 +32,63 @@ class Backend(Protocol):
     def unwrap(self, entry: KeyEntry) -> bytes: ...
 
 
-class KeyRing:
-    """Per-operation access to key backends; each backend is built once, on first use."""
+class KeyService(Protocol):
+    """Wraps and unwraps data keys for master keys (sops' KeyServiceClient, one ``KeyEntry`` at a time)."""
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def encrypt(self, entry: KeyEntry, plaintext: bytes) -> str: ...
+    def decrypt(self, entry: KeyEntry) -> bytes: ...
+
+
+class KeyServicesFailed(SopsError):
+    """Every key service failed for one master key (or there was none); ``errors`` holds each one's
+    error, in service order, as sops lists them under the key in its reports."""
+
+    def __init__(self, errors: Sequence[BaseException]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(error_message(e) for e in self.errors) or NO_KEY_SERVICES)
+
+
+NO_KEY_SERVICES = "no key services provided, cannot update master keys"
+
+
+def error_message(e: BaseException) -> str:
+    return str(e) or type(e).__name__
+
+
+def error_messages(e: BaseException) -> list[str]:
+    """One message per key service that failed (a single one for a plain backend error)."""
+    if isinstance(e, KeyServicesFailed):
+        return [error_message(x) for x in e.errors]
+    return [error_message(e)]
+
+
+class _LocalKeyService:
+    """The local key service: this process' own backends and credentials."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
+
+    def encrypt(self, entry: KeyEntry, plaintext: bytes) -> str:
+        return self._ring.backend(entry.type).wrap(entry, plaintext)
+
+    def decrypt(self, entry: KeyEntry) -> bytes:
+        return self._ring.backend(entry.type).unwrap(entry)
+
+
+class KeyRing:
+    """Per-operation access to key backends; each backend is built once, on first use.
+
+    ``services`` are remote key service URIs (``unix:///path``, ``tcp://host:port``) and ``local``
+    enables this process' own backends, tried first (sops' --keyservice / --enable-local-keyservice).
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None, services: Sequence[str] = (),
+                 local: bool = True) -> None:
         self.env: Mapping[str, str] = os.environ if env is None else env
         self._backends: dict[str, Backend] = {}
+        self.services = list(services)
+        self.local = local
+        self._clients: list[KeyService] | None = None
 
     def backend(self, kind: str) -> Backend:
         b = self._backends.get(kind)
@@ -46,11 +100,46 @@ class KeyRing:
             b = self._backends[kind] = module.make_backend(self.env)
         return b
 
+    def key_services(self) -> list[KeyService]:
+        """Local first when enabled, then each remote in the order given (sops' keyservices())."""
+        if self._clients is None:
+            clients: list[KeyService] = [_LocalKeyService(self)] if self.local else []
+            if self.services:
+                from .keyservice.client import connect_all  # grpc only when a remote service is used
+
+                clients.extend(connect_all(self.services))
+            self._clients = clients
+        return self._clients
+
+    @property
+    def has_key_services(self) -> bool:
+        return bool(self.key_services())
+
     def wrap(self, entry: KeyEntry, secret: bytes) -> None:
-        entry.enc = self.backend(entry.type).wrap(entry, secret)
+        """Wrap with the first key service that succeeds (sops: one success per master key is enough)."""
+        errors: list[Exception] = []
+        for svc in self.key_services():
+            try:
+                entry.enc = svc.encrypt(entry, secret)
+                return
+            except Exception as e:  # noqa: BLE001 - reported per key service, like sops
+                errors.append(e)
+        raise _failure(errors)
 
     def unwrap(self, entry: KeyEntry) -> bytes:
-        return self.backend(entry.type).unwrap(entry)
+        """Unwrap with each key service in order until one succeeds."""
+        errors: list[Exception] = []
+        for svc in self.key_services():
+            try:
+                return svc.decrypt(entry)
+            except Exception as e:  # noqa: BLE001 - reported per key service, like sops
+                errors.append(e)
+        raise _failure(errors)
+
+
+def _failure(errors: list[Exception]) -> Exception:
+    # One service (the usual local-only case): its own error, unchanged.
+    return errors[0] if len(errors) == 1 else KeyServicesFailed(errors)
 
 
 def parse_decryption_order(text: str | None) -> list[str]:
@@ -72,6 +161,8 @@ def new_data_key(rand: Callable[[int], bytes] = os.urandom) -> bytes:
 def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
                 rand: Callable[[int], bytes] = os.urandom) -> None:
     """Wrap the data key (or one Shamir share per group) with every master key, in place."""
+    if not ring.has_key_services:
+        raise SopsError(f"Could not generate data key: [{NO_KEY_SERVICES}]")
     if not md.key_groups:
         raise SopsError("no key groups provided")
     if len(md.key_groups) == 1:
@@ -83,7 +174,7 @@ def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
             parts = shamir.split(data_key, len(md.key_groups), md.shamir_threshold, rand)
         except SopsError as e:
             raise SopsError(f"could not split data key into parts for Shamir: {e}") from None
-    errors = []
+    errors: list[str] = []
     for group, part in zip(md.key_groups, parts, strict=True):
         if not group:
             raise SopsError("empty key group provided")
@@ -91,7 +182,8 @@ def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
             try:
                 ring.wrap(entry, part)
             except Exception as e:  # noqa: BLE001 - every backend failure is reported the same way
-                errors.append(f"failed to encrypt new data key with master key \"{entry.identity()}\": {e}")
+                errors.extend(f"failed to encrypt new data key with master key \"{entry.identity()}\": {m}"
+                              for m in error_messages(e))
     if errors:
         raise SopsError("Could not generate data key: [" + " ".join(errors) + "]")
 
@@ -105,16 +197,16 @@ def recover(md: Metadata, ring: KeyRing, order: list[str] | None = None) -> byte
     """Recover the data key: try every group in order, each key in decryption order."""
     order = list(DEFAULT_DECRYPTION_ORDER) if order is None else order
     parts: list[bytes] = []
-    results: list[list[tuple[str, str]] | None] = []
+    results: list[list[tuple[str, list[str]]] | None] = []
     for group in md.key_groups:
-        failures: list[tuple[str, str]] = []
+        failures: list[tuple[str, list[str]]] = []
         got = None
         for entry in _sorted_group(group, order):
             try:
                 got = ring.unwrap(entry)
                 break
             except Exception as e:  # noqa: BLE001 - reported per key, like sops
-                failures.append((entry.identity(), str(e) or type(e).__name__))
+                failures.append((entry.identity(), error_messages(e)))
         if got is not None:
             parts.append(got)
             results.append(None)
@@ -186,10 +278,17 @@ def _status(ok: bool) -> str:
 
 
 def _prefix(text: str, prefix: str) -> str:
-    return "\n".join(prefix + line for line in text.split("\n"))
+    """Each line prefixed, as goware/prefixer: nothing after a final newline, nothing for ''."""
+    lines = text.split("\n")
+    out = [prefix + line for line in lines[:-1]]
+    if lines[-1]:
+        out.append(prefix + lines[-1])
+    elif len(lines) > 1:
+        out.append("")
+    return "\n".join(out)
 
 
-def _report(results: list[list[tuple[str, str]] | None], threshold: int) -> str:
+def _report(results: list[list[tuple[str, list[str]]] | None], threshold: int) -> str:
     blocks = []
     for i, failures in enumerate(results):
         header = f"Group {i}: {_status(failures is None)}"
@@ -197,10 +296,10 @@ def _report(results: list[list[tuple[str, str]] | None], threshold: int) -> str:
             blocks.append(header)
             continue
         keys = []
-        for name, err in failures:
-            msg = _prefix(wrap_text(err, 60), "  | ")
-            msg = "-" + msg[1:]
-            keys.append(f"{name}: {_status(False)}\n" + _prefix(msg, "  "))
+        for name, errs in failures:
+            # one message per key service tried, as sops' decryptKeyError
+            msgs = ["-" + _prefix(wrap_text(err, 60), "  | ")[1:] for err in errs]
+            keys.append(f"{name}: {_status(False)}\n" + _prefix("\n\n".join(msgs), "  "))
         blocks.append(header + "\n" + _prefix("\n\n".join(keys), "  "))
     successes = sum(1 for r in results if r is None)
     if threshold == 0:

@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from ..datakey import KeyRing, parse_decryption_order
+from ..datakey import parse_decryption_order
 from ..errors import ConflictingParameters
 from ..ops.crypt import decrypt_data, encrypt_data
 from ..ops.files import read_input, require_file, write_atomic, write_stdout
 from ..treepath import parse_tree_path
 from . import options as o
-from .context import Env, encrypt_settings, input_store, output_store
+from .context import Env, encrypt_settings, input_store, key_ring, output_store
 
 
 def resolve_paths(file: str | None, opts: Mapping[str, Any]) -> tuple[str | None, str]:
@@ -56,7 +56,7 @@ def batch(env: Env, files: tuple[str, ...], opts: Mapping[str, Any], action: str
         raise ConflictingParameters("Error: --output takes one file; use --output-dir with several files")
     if outdir:
         os.makedirs(str(outdir), exist_ok=True)
-    ring = KeyRing(env.environ)
+    ring = key_ring(env, opts)
     for file in files:
         path = require_file(file)
         in_store = input_store(env, opts.get("input_type"), path)
@@ -80,7 +80,7 @@ def decrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
     order = parse_decryption_order(opts.get("decryption_order"))
     extract = parse_tree_path(opts.get("extract") or "")
     data = read_input(path)
-    out = decrypt_data(data, in_store, out_store, KeyRing(env.environ), order, bool(opts.get("ignore_mac")),
+    out = decrypt_data(data, in_store, out_store, key_ring(env, opts), order, bool(opts.get("ignore_mac")),
                        extract)
     write_result(out, path, opts)
 
@@ -94,7 +94,7 @@ def encrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
     out_store = output_store(env, opts.get("output_type"), name_path)
     settings = encrypt_settings(env, name_path, in_store, opts)
     data = read_input(path)
-    out = encrypt_data(data, in_store, out_store, settings, KeyRing(env.environ))
+    out = encrypt_data(data, in_store, out_store, settings, key_ring(env, opts))
     write_result(out, path, opts)
 
 

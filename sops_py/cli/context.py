@@ -21,6 +21,7 @@ from ..config import (
     parse_key_field,
     rule_to_creation_rule,
 )
+from ..datakey import KeyRing
 from ..errors import ConflictingParameters, SopsError
 from ..metadata import CRYPT_RULES, KeyEntry
 from ..ops.crypt import EncryptSettings
@@ -71,6 +72,14 @@ def output_store(env: Env, type_flag: str | None, path: str) -> Store:
     fmt = pick_format(type_flag, path)
     indent = env.indent if env.indent is not None else env.store_settings().indent_for(fmt)
     return get_store(fmt, indent)
+
+
+def key_ring(env: Env, opts: Mapping[str, Any]) -> KeyRing:
+    """The key ring for a command: --enable-local-keyservice (default true) and each --keyservice URI,
+    in order. Values are also split on commas, as urfave/cli splits SOPS_KEYSERVICE."""
+    uris = [part.strip() for value in opts.get("keyservice") or () for part in str(value).split(",")]
+    local = opts.get("enable_local_keyservice")
+    return KeyRing(env.environ, services=[u for u in uris if u], local=True if local is None else bool(local))
 
 
 KEY_FLAGS = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault_transit", "pgp", "age")

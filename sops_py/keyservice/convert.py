@@ -1,0 +1,96 @@
+"""``KeyEntry`` (metadata wire fields) <-> the proto ``Key`` sops sends to a key service.
+
+Only the fields that identify a master key travel (sops' KeyFromMasterKey); ``enc`` goes beside the
+key in the request, and ``created_at`` is not sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import SopsError
+from ..metadata import KeyEntry
+from . import keyservice_pb2 as pb
+
+# metadata key type -> (oneof field of Key, message class, ((metadata field, proto field), ...))
+_TYPES: dict[str, tuple[str, Any, tuple[tuple[str, str], ...]]] = {
+    "kms": ("kms_key", pb.KmsKey, (("arn", "arn"), ("role", "role"), ("aws_profile", "aws_profile"))),
+    "pgp": ("pgp_key", pb.PgpKey, (("fp", "fingerprint"),)),
+    "gcp_kms": ("gcp_kms_key", pb.GcpKmsKey, (("resource_id", "resource_id"),)),
+    "azure_kv": ("azure_keyvault_key", pb.AzureKeyVaultKey,
+                 (("vault_url", "vault_url"), ("name", "name"), ("version", "version"))),
+    "hc_vault": ("vault_key", pb.VaultKey,
+                 (("vault_address", "vault_address"), ("engine_path", "engine_path"), ("key_name", "key_name"))),
+    "age": ("age_key", pb.AgeKey, (("recipient", "recipient"),)),
+    "hckms": ("hckms_key", pb.HckmsKey, (("key_id", "key_id"),)),
+}
+_BY_ONEOF = {oneof: kind for kind, (oneof, _, _) in _TYPES.items()}
+
+
+class MissingKey(SopsError):
+    """The request carries no key (sops: NotFound "Must provide a key")."""
+
+    def __init__(self) -> None:
+        super().__init__("Must provide a key")
+
+
+class UnknownKeyType(SopsError):
+    """A key type this side cannot express (sops: NotFound "Unknown key type")."""
+
+    def __init__(self) -> None:
+        super().__init__("Unknown key type")
+
+
+def to_proto(entry: KeyEntry) -> pb.Key:
+    spec = _TYPES.get(entry.type)
+    if spec is None:
+        raise UnknownKeyType()
+    oneof, cls, fields = spec
+    msg = cls(**{proto: str(entry.fields.get(name) or "") for name, proto in fields})
+    if entry.type == "kms":
+        for k, v in (entry.fields.get("context") or {}).items():
+            msg.context[str(k)] = str(v)
+    key = pb.Key()
+    getattr(key, oneof).CopyFrom(msg)
+    return key
+
+
+def from_proto(key: pb.Key | None, enc: str = "") -> KeyEntry:
+    """The master key a request names, with ``enc`` set; MissingKey / UnknownKeyType as sops' server."""
+    which = key.WhichOneof("key_type") if key is not None else None
+    if key is None or which is None:
+        # sops: a Key with no oneof set (also one only a newer peer knows) is "Must provide a key"
+        raise MissingKey()
+    kind = _BY_ONEOF.get(which)
+    if kind is None:
+        raise UnknownKeyType()
+    _, _, fields = _TYPES[kind]
+    msg = getattr(key, which)
+    values: dict[str, Any] = {name: str(getattr(msg, proto)) for name, proto in fields}
+    if kind == "kms" and len(msg.context):
+        values["context"] = dict(sorted(msg.context.items()))
+    values["enc"] = enc
+    return KeyEntry(kind, values)
+
+
+def describe(key: pb.Key) -> str:
+    """How sops' server names a key in its --prompt question (keyToString)."""
+    which = key.WhichOneof("key_type")
+    if which == "pgp_key":
+        return f"PGP key with fingerprint {key.pgp_key.fingerprint}"
+    if which == "kms_key":
+        return f"AWS KMS key with ARN {key.kms_key.arn}"
+    if which == "gcp_kms_key":
+        return f"GCP KMS key with resource ID {key.gcp_kms_key.resource_id}"
+    if which == "azure_keyvault_key":
+        k = key.azure_keyvault_key
+        return f"Azure Key Vault key with URL {k.vault_url}/keys/{k.name}/{k.version}"
+    if which == "vault_key":
+        v = key.vault_key
+        return f"Hashicorp Vault key with URI {v.vault_address}/v1/{v.engine_path}/keys/{v.key_name}"
+    if which == "hckms_key":
+        return f"HuaweiCloud KMS key with ID {key.hckms_key.key_id}"
+    if which == "age_key":
+        # sops' keyToString has no age case and prints "Unknown key type"; naming the key is more useful
+        return f"age key with recipient {key.age_key.recipient}"
+    return "Unknown key type"
