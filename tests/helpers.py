@@ -102,3 +102,27 @@ def gpg_kill_agent(home: Path) -> None:
     if GPGCONF is not None and home.exists():
         subprocess.run([GPGCONF, "--kill", "gpg-agent"], env=gpg_env(home), capture_output=True,
                        timeout=30, check=False)
+
+
+def any_data_key_of(md: Any) -> bytes:
+    """The data key of an age-only file with one or more key groups (Shamir), each group unwrapped with
+    whichever test key (age.txt, then age2.txt) opens one of its keys."""
+    from sops_py import shamir
+
+    shares: list[bytes] = []
+    for group in md.key_groups:
+        for key in group:
+            if key.type != "age":
+                continue
+            for path in (AGE_KEY_FILE, AGE2_KEY_FILE):
+                try:
+                    shares.append(unwrap_age(key.enc, path))
+                    break
+                except Exception:  # wrong identity for this stanza
+                    continue
+            else:
+                continue
+            break
+    if len(md.key_groups) == 1:
+        return shares[0]
+    return shamir.combine(shares[: md.shamir_threshold or len(shares)])
