@@ -14,7 +14,7 @@ import click
 from ..errors import MetadataNotFound, NoFileSpecified, SopsError
 from ..stores import Store
 from . import options as o
-from .cmd_set import read_encrypted_file
+from .cmd_set import UrfaveCommand, read_encrypted_file
 from .context import Env, input_store
 
 
@@ -39,8 +39,7 @@ def filestatus(env: Env, args: tuple[str, ...], opts: dict[str, Any]) -> None:
     click.echo('{"encrypted":true}' if encrypted else '{"encrypted":false}')
 
 
-@click.command("filestatus", context_settings={"help_option_names": ["--help", "-h"],
-                                               "allow_interspersed_args": False},
+@click.command("filestatus", cls=UrfaveCommand,
                help="check the status of the file, returning encryption status")
 @o.apply([o.opt("--input-type", help="currently ini, json, yaml, dotenv and binary are supported. If not set, "
                 "sops-py will use the file's extension to determine the type")])

@@ -52,6 +52,8 @@ def read_go(path: str) -> bytes:
     """os.ReadFile: raises OSError with the Go operation name in ``args[0]`` ("open" or "read")."""
     try:
         f = open(path, "rb")  # noqa: SIM115 - two error messages, as Go's open + read
+    except IsADirectoryError as e:  # Go opens a directory fine and fails on read
+        raise _GoReadError(go_os_error("read", path, e)) from None
     except OSError as e:
         raise _GoReadError(go_os_error("open", path, e)) from None
     with f:
@@ -90,6 +92,22 @@ def read_value(args: Sequence[str], opts: Mapping[str, Any]) -> bytes:
     return os.fsencode(args[2])
 
 
+def key_ring(env: Env, opts: Mapping[str, Any]) -> KeyRing:
+    """The command's key ring: with the keyservice flags when this build's context supports them."""
+    from . import context
+
+    make = getattr(context, "key_ring", None)
+    if make is not None:
+        ring: KeyRing = make(env, opts)
+        return ring
+    return KeyRing(env.environ)
+
+
+def write_in_place(path: str, data: bytes) -> None:
+    """Atomically replace the file; a symlink stays a symlink (sops' os.Create writes through it)."""
+    write_atomic(os.path.realpath(path), data, "in-place")
+
+
 def set_command(env: Env, args: Sequence[str], opts: Mapping[str, Any]) -> None:
     """``sops set [flags] FILE INDEX [VALUE]``."""
     if opts.get("value_file") and opts.get("value_stdin"):
@@ -108,12 +126,12 @@ def set_command(env: Env, args: Sequence[str], opts: Mapping[str, Any]) -> None:
     value = parse_json_value(read_value(args, opts))
     order = parse_decryption_order(opts.get("decryption_order"))
     data = read_encrypted_file(path)
-    output, changed = set_file(data, in_store, out_store, KeyRing(env.environ), order,
+    output, changed = set_file(data, in_store, out_store, key_ring(env, opts), order,
                                bool(opts.get("ignore_mac")), tree_path, value)
     if not changed and opts.get("idempotent"):
         log.info("File not written due to no change")
         return
-    write_atomic(path, output, "in-place")
+    write_in_place(path, output)
     log.info("File written successfully")
 
 
@@ -128,13 +146,13 @@ def unset_command(env: Env, args: Sequence[str], opts: Mapping[str, Any]) -> Non
     order = parse_decryption_order(opts.get("decryption_order"))
     data = read_encrypted_file(path)
     try:
-        output = unset_file(data, in_store, out_store, KeyRing(env.environ), order,
+        output = unset_file(data, in_store, out_store, key_ring(env, opts), order,
                             bool(opts.get("ignore_mac")), tree_path)
     except KeyNotFound:
         if opts.get("idempotent"):
             return
         raise
-    write_atomic(path, output, "in-place")
+    write_in_place(path, output)
     log.info("File written successfully")
 
 
@@ -155,16 +173,71 @@ def set_legacy(env: Env, file: str, opts: Mapping[str, Any]) -> None:
     order = parse_decryption_order(opts.get("decryption_order"))
     tree_path, value = parse_set_argument(str(opts.get("set_") or ""))
     data = read_encrypted_file(path)
-    output, _ = set_file(data, in_store, out_store, KeyRing(env.environ), order, bool(opts.get("ignore_mac")),
+    output, _ = set_file(data, in_store, out_store, key_ring(env, opts), order, bool(opts.get("ignore_mac")),
                          tree_path, value)
-    write_atomic(path, output, "in-place")
+    write_in_place(path, output)
     log.info("File written successfully")
 
 
 # ------------------------------------------------------------------ click commands
 
-# urfave/cli stops reading flags at the first positional argument: `set f idx --x` has 3 arguments
-_POSITIONAL_STOPS_FLAGS = {"help_option_names": ["--help", "-h"], "allow_interspersed_args": False}
+def _arg_is_flag(flag_names: set[str], arg: str) -> bool:
+    """urfave/cli v1's argIsFlag."""
+    if arg in ("-", "--") or not arg.startswith("-"):
+        return False
+    if arg.startswith("--"):
+        arg = arg.replace("-", "", 2)
+    if arg.startswith("-"):
+        arg = arg.replace("-", "", 1)
+    return arg.split("=")[0] in flag_names
+
+
+def reorder_args(flag_names: set[str], args: Sequence[str]) -> list[str]:
+    """urfave/cli v1.22's reorderArgs: the command's own flags move in front of the positional arguments.
+
+    As in urfave, the argument after a flag written without ``=`` moves with it (even after a boolean
+    flag) unless it is itself a flag; the first ``--`` is put in front of the positional arguments and
+    ends the reordering; anything else starting with ``-`` (``-5``, an unknown flag) stays where it is.
+    Go's single-dash long form (``-idempotent``) is rewritten as ``--idempotent`` for click.
+    """
+    moved: list[str] = []
+    rest: list[str] = []
+    may_take_value = False
+    for i, arg in enumerate(args):
+        if may_take_value and not _arg_is_flag(flag_names, arg):
+            may_take_value = False
+            moved.append(arg)
+        elif arg == "--":
+            rest = ["--", *rest, *args[i + 1:]]
+            break
+        elif _arg_is_flag(flag_names, arg):
+            if not arg.startswith("--") and len(arg.split("=")[0]) > 2:
+                arg = "-" + arg
+            moved.append(arg)
+            may_take_value = "=" not in arg
+        else:
+            rest.append(arg)
+    return moved + rest
+
+
+class UrfaveCommand(click.Command):
+    """A subcommand parsing its arguments as urfave/cli v1 does (flags reordered, then no interspersing)."""
+
+    def __init__(self, name: str | None, **kwargs: Any) -> None:
+        settings = dict(kwargs.pop("context_settings", None) or {})
+        settings.setdefault("help_option_names", ["--help", "-h"])
+        settings["allow_interspersed_args"] = False
+        kwargs["context_settings"] = settings
+        super().__init__(name, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        names: set[str] = set()
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for opt in (*param.opts, *param.secondary_opts):
+                    names.add(opt.lstrip("-"))
+        return super().parse_args(ctx, reorder_args(names, args))
+
 
 IDEMPOTENT_SET = o.opt("--idempotent", is_flag=True, help="do nothing if the given index already has the given value")
 IDEMPOTENT_UNSET = o.opt("--idempotent", is_flag=True, help="do nothing if the given index does not exist")
@@ -175,7 +248,7 @@ VALUE_STDIN = o.opt("--value-stdin", is_flag=True, help="read the value from std
                     "with --value-file")
 
 
-@click.command("set", context_settings=_POSITIONAL_STOPS_FLAGS,
+@click.command("set", cls=UrfaveCommand,
                help="set a specific key or branch in the input document. value must be a JSON encoded string, for "
                     "example '/path/to/file [\"somekey\"][0] {\"somevalue\":true}', or a path if --value-file is "
                     "used, or omitted if --value-stdin is used")
@@ -187,7 +260,7 @@ def set_cmd(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
     set_command(o.env_of(ctx, opts), args, opts)
 
 
-@click.command("unset", context_settings=_POSITIONAL_STOPS_FLAGS,
+@click.command("unset", cls=UrfaveCommand,
                help="unset a specific key or branch in the input document.")
 @o.apply([*o.TYPE_OPTIONS, o.SHAMIR, o.IGNORE_MAC, o.DECRYPTION_ORDER, IDEMPOTENT_UNSET, *o.KEYSERVICE_OPTIONS])
 @click.argument("args", nargs=-1, metavar="file index")
