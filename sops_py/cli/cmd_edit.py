@@ -9,12 +9,12 @@ from typing import Any
 import click
 
 from ..config import match_creation_rule, rule_to_creation_rule
-from ..datakey import KeyRing, parse_decryption_order
+from ..datakey import parse_decryption_order
 from ..errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters, NoFileSpecified
 from ..ops.crypt import EncryptSettings
 from ..ops.edit import EditIO, edit_file
 from . import options as o
-from .context import Env, encrypt_settings, input_store, output_store
+from .context import Env, encrypt_settings, input_store, key_ring, output_store
 
 SHOW_MASTER_KEYS = o.opt("--show-master-keys", "-s", is_flag=True,
                          help="display master encryption keys in the file during editing")
@@ -31,7 +31,7 @@ def run(env: Env, path: str, name_path: str, opts: Mapping[str, Any], io: EditIO
     def settings() -> EncryptSettings:
         return encrypt_settings(env, name_path, in_store, opts)
 
-    edit_file(path, in_store, out_store, KeyRing(env.environ), io or EditIO(env.environ),
+    edit_file(path, in_store, out_store, key_ring(env, opts), io or EditIO(env.environ),
               settings=settings, order=order, ignore_mac=bool(opts.get("ignore_mac")),
               show_master_keys=bool(opts.get("show_master_keys")))
 

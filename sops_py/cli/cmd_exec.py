@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from ..datakey import KeyRing, parse_decryption_order
+from ..datakey import parse_decryption_order
 from ..errors import ConflictingParameters, SopsError
 from ..ops.crypt import Opened, emit_plain, load_encrypted, open_tree
 from ..ops.exec import env_entries, exec_env, exec_file, read_file
 from ..stores import Store
 from . import options as o
-from .context import Env, input_store, output_store
+from .context import Env, input_store, key_ring, output_store
 
 log = logging.getLogger("sops_py")
 
@@ -28,10 +28,10 @@ def _file_and_command(args: tuple[str, ...]) -> tuple[str, str]:
     return args[0], args[1]
 
 
-def _open(env: Env, path: str, store: Store, order: list[str]) -> Opened:
+def _open(env: Env, path: str, store: Store, order: list[str], opts: Mapping[str, Any]) -> Opened:
     """Read, load and decrypt (MAC checked: neither command has --ignore-mac)."""
     branches, md = load_encrypted(read_file(path), store)
-    return open_tree(branches, md, KeyRing(env.environ), order, False)
+    return open_tree(branches, md, key_ring(env, opts), order, False)
 
 
 def run_exec_env(env: Env, args: tuple[str, ...], opts: Mapping[str, Any]) -> None:
@@ -42,7 +42,7 @@ def run_exec_env(env: Env, args: tuple[str, ...], opts: Mapping[str, Any]) -> No
         log.warning(BACKGROUND_WARNING.format("exec-env"))
         if opts.get("same_process"):
             raise ConflictingParameters("Error: The --same-process flag cannot be used with --background")
-    opened = _open(env, path, store, order)
+    opened = _open(env, path, store, order, opts)
     secrets_env = env_entries(opened.branches[0]) if opened.branches else []
     exec_env(secrets_env, command, pristine=bool(opts.get("pristine")),
              background=bool(opts.get("background")), same_process=bool(opts.get("same_process")),
@@ -54,7 +54,7 @@ def run_exec_file(env: Env, args: tuple[str, ...], opts: Mapping[str, Any]) -> N
     in_store = input_store(env, opts.get("input_type"), path)
     out_store = output_store(env, opts.get("output_type"), path)
     order = parse_decryption_order(opts.get("decryption_order"))
-    opened = _open(env, path, in_store, order)
+    opened = _open(env, path, in_store, order, opts)
     plaintext = emit_plain(out_store, opened.branches)
     if opts.get("background"):
         log.warning(BACKGROUND_WARNING.format("exec-file"))

@@ -11,13 +11,12 @@ import click
 
 from .. import keyspec
 from ..config import find_config, match_creation_rule, rule_to_creation_rule
-from ..datakey import KeyRing
 from ..errors import NoFileSpecified, SopsError
 from ..metadata import KeyEntry
 from ..ops.files import read_input, write_atomic, write_stdout
 from ..ops.rekey import add_group, delete_group, format_changes, plan_update
 from . import options as o
-from .context import Env, input_store, output_store
+from .context import Env, input_store, key_ring, output_store
 
 log = logging.getLogger("sops_py")
 
@@ -63,7 +62,7 @@ def update_one(env: Env, config_path: str, path: str, opts: dict[str, Any], inte
         if response == "n":
             golog(f"File {abs_path} left unchanged")
             return
-    out = plan.apply(store, KeyRing(env.environ), None)
+    out = plan.apply(store, key_ring(env, opts), None)
     write_atomic(abs_path, out)
     golog(f"File {abs_path} synced with new keys")
 
@@ -127,7 +126,7 @@ def groups_add(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> Non
                              + keyspec.azkv_keys(list(opts["azure_kv"])) + keyspec.age_keys(list(opts["age"])))
     path = str(opts.get("file") or "")
     data = read_input(path)
-    out = add_group(data, input_store(env, None, path), output_store(env, None, path), KeyRing(env.environ), group,
+    out = add_group(data, input_store(env, None, path), output_store(env, None, path), key_ring(env, opts), group,
                     int(opts.get("shamir_secret_sharing_threshold") or 0))
     _emit(out, path, bool(opts.get("in_place")))
 
@@ -145,6 +144,6 @@ def groups_delete(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> 
     env = o.env_of(ctx)
     path = str(opts.get("file") or "")
     data = read_input(path)
-    out = delete_group(data, input_store(env, None, path), output_store(env, None, path), KeyRing(env.environ),
+    out = delete_group(data, input_store(env, None, path), output_store(env, None, path), key_ring(env, opts),
                        int(args[0]), int(opts.get("shamir_secret_sharing_threshold") or 0))
     _emit(out, path, bool(opts.get("in_place")))

@@ -10,14 +10,14 @@ import click
 
 from .. import keyspec
 from ..config import parse_key_field
-from ..datakey import KeyRing, parse_decryption_order
+from ..datakey import parse_decryption_order
 from ..errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters
 from ..metadata import KeyEntry
 from ..ops.files import read_input
 from ..ops.rekey import rotate_data
 from . import options as o
 from .cmd_crypt import write_result
-from .context import Env, input_store, output_store
+from .context import Env, input_store, key_ring, output_store
 
 KEY_KINDS = ("kms", "pgp", "gcp_kms", "hckms", "azure_kv", "hc_vault_transit", "age")
 
@@ -55,7 +55,7 @@ def rotate(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
     out_store = output_store(env, opts.get("output_type"), name_path)
     order = parse_decryption_order(opts.get("decryption_order"))
     add, remove = master_keys(opts, "add"), master_keys(opts, "rm")
-    out = rotate_data(read_input(path), in_store, out_store, KeyRing(env.environ), order, add, remove)
+    out = rotate_data(read_input(path), in_store, out_store, key_ring(env, opts), order, add, remove)
     write_result(out, path, opts)
 
 

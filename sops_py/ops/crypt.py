@@ -27,13 +27,20 @@ from ..treepath import truncate
 from ..version import SOPS_FORMAT_VERSION
 from ..walk import decrypt_tree, encrypt_tree
 
-ALREADY_ENCRYPTED = (
-    "The file you have provided contains a top-level entry called 'sops', or for flat file\n"
-    "formats top-level entries starting with 'sops_'. This is generally due to the file\n"
-    "already being encrypted. If this is a file you want to encrypt, rename the 'sops' entry or\n"
-    "the entries starting with 'sops_'. If this is an encrypted file and you want to edit it,\n"
-    "use `sops edit my_file.yaml`"
-)
+def _already_encrypted_message() -> str:
+    from ..datakey import wrap_text
+
+    return wrap_text(
+        "The file you have provided contains a top-level entry called 'sops', or for flat file formats "
+        "top-level entries starting with 'sops_'. This is generally due to the file already being encrypted. "
+        "SOPS uses a top-level entry called 'sops' to store the metadata required to decrypt the file. For "
+        "this reason, SOPS can not encrypt files that already contain such an entry.\n\n"
+        "If this is an unencrypted file, rename the 'sops' entry.\n\n"
+        "If this is an encrypted file and you want to edit it, use the editor mode, for example: "
+        "`sops edit my_file.yaml`", 75)  # sops 3.13's text (3.11 suggests `sops my_file.yaml`)
+
+
+ALREADY_ENCRYPTED = _already_encrypted_message()
 
 
 def utc_now() -> _dt.datetime:
@@ -88,7 +95,7 @@ def encrypt_data(data: bytes, in_store: Store, out_store: Store, settings: Encry
         raise NeedAtLeastOneDocument(
             "File cannot be completely empty, it must contain at least one document"
         )
-    if has_sops_key(branches):
+    if has_sops_key(branches, out_store):
         raise FileAlreadyEncrypted(ALREADY_ENCRYPTED)
     md = new_metadata(settings)
     key = new_data_key(rand)

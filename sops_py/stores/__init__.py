@@ -87,5 +87,12 @@ def split_nested_metadata(branches: list[Branch]) -> tuple[list[Branch], Metadat
     return branches, load_metadata(found)
 
 
-def has_sops_key(branches: list[Branch]) -> bool:
-    return any(k == "sops" and isinstance(k, str) for br in branches[:1] for k, _ in br)
+def has_sops_key(branches: list[Branch], store: Store | None = None) -> bool:
+    """Whether the first document already carries metadata, as the (output) store defines it:
+    a top-level ``sops`` key, or ``sops_`` keys for dotenv (sops' HasSopsTopLevelKey)."""
+    if not branches:
+        return False
+    check = getattr(store, "has_sops_top_level_key", None)
+    if check is not None:
+        return bool(check(branches[0]))
+    return any(k == "sops" and isinstance(k, str) for k, _ in branches[0])
