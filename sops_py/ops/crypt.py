@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cipher import Cipher, CipherError
-from ..datakey import KeyRing, new_data_key, recover, wrap_groups
+from ..datakey import KeyRing, new_data_key, recover, wrap_groups, wrap_text
 from ..errors import (
     CouldNotReadInputFile,
     ErrorDumpingTree,
@@ -27,9 +27,8 @@ from ..treepath import truncate
 from ..version import SOPS_FORMAT_VERSION
 from ..walk import decrypt_tree, encrypt_tree
 
-def _already_encrypted_message() -> str:
-    from ..datakey import wrap_text
 
+def _already_encrypted_message() -> str:
     return wrap_text(
         "The file you have provided contains a top-level entry called 'sops', or for flat file formats "
         "top-level entries starting with 'sops_'. This is generally due to the file already being encrypted. "
