@@ -13,7 +13,6 @@ import math
 import re
 from typing import Any
 
-from ..errors import CouldNotReadInputFile
 from ..tree import Time
 from ..walk import GoUint64
 
@@ -174,9 +173,16 @@ def _kind(v: Any) -> str:
     return "str"
 
 
-def resolve_tagged(tag: str, s: str, line: int) -> Any:
+class ScalarDecodeError(ValueError):
+    """yaml.v3 cannot decode a tagged scalar (sops' pre-pass fails on it in the first document;
+    in later documents the value silently becomes null)."""
+
+
+def resolve_tagged(tag: str, s: str) -> Any:
     """A scalar with an explicit tag. Unknown (custom) tags keep the text, as yaml.v3 does."""
-    if tag in (STR_TAG, "!"):
+    if tag == "!":
+        return resolve_plain(s)
+    if tag == STR_TAG:
         return s
     want = _TAGS.get(tag)
     if want is None:
@@ -185,7 +191,7 @@ def resolve_tagged(tag: str, s: str, line: int) -> Any:
         try:
             raw = base64.b64decode("".join(s.split()), validate=True)
         except (binascii.Error, ValueError):
-            raise CouldNotReadInputFile(f"yaml: line {line}: !!binary value contains invalid base64 data") from None
+            raise ScalarDecodeError("!!binary value contains invalid base64 data") from None
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -202,6 +208,4 @@ def resolve_tagged(tag: str, s: str, line: int) -> Any:
         return v
     if want == "float" and got == "int":
         return float(v)
-    raise CouldNotReadInputFile(
-        f"yaml: unmarshal errors:\n  line {line}: cannot decode !!{got} `{s}` as a !!{want}"
-    )
+    raise ScalarDecodeError(f"cannot decode !!{got} `{s}` as a !!{want}")
