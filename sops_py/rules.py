@@ -1,11 +1,13 @@
 """Which values get encrypted: sops' shouldBeEncrypted, split so the walker can decide per path
-component (suffix and regex rules) and per comment stack (comment-regex rules)."""
+component (suffix and regex rules) and per comment stack (comment-regex rules).
+
+Regexes are Go RE2 patterns (see goregexp): one sops cannot compile matches nothing."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from .goregexp import search
 from .metadata import Metadata
 
 
@@ -30,7 +32,7 @@ class Rule:
         if self.name.endswith("suffix"):
             return key.endswith(self.value)
         if self.name in ("unencrypted_regex", "encrypted_regex"):
-            return _compile(self.value).search(key) is not None
+            return search(self.value, key)
         return False
 
     def encrypted(self, any_component_matched: bool, stack: list[list[str]] | None, is_comment: bool) -> bool:
@@ -41,25 +43,20 @@ class Rule:
         if name in ("encrypted_suffix", "encrypted_regex"):
             return any_component_matched
         assert stack is not None
-        pattern = _compile(self.value)
+        pattern = self.value
         if name == "unencrypted_comment_regex":
-            return not any(pattern.search(c) for level in stack for c in level)
+            return not any(search(pattern, c) for level in stack for c in level)
         # encrypted_comment_regex: the comment line that matches stays clear itself
         last_level = len(stack) - 1
         for i, level in enumerate(stack):
             for j, c in enumerate(level):
                 if is_comment and i == last_level and j == len(level) - 1:
                     continue
-                if pattern.search(c):
+                if search(pattern, c):
                     return True
         return False
 
-
-_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    compiled = _CACHE.get(pattern)
-    if compiled is None:
-        compiled = _CACHE[pattern] = re.compile(pattern)
-    return compiled
+    def rejects_encrypted_comment(self, ciphertext: str) -> bool:
+        """sops refuses to write an encrypted comment its unencrypted_comment_regex matches: on decrypt
+        that comment would be taken as clear text and the MAC would not verify."""
+        return self.name == "unencrypted_comment_regex" and search(self.value, ciphertext)

@@ -21,6 +21,7 @@ log = logging.getLogger("sops_py")
 # sha256("sops"): prefixes the MAC when mac_only_encrypted is set, as in sops
 MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex("8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69")
 _LEAF_TYPES = (str, bool, int, float, bytes, Time)
+_ENCRYPT_ERROR = "Error encrypting tree: Error walking tree: "  # sops' EncryptTree + Tree.Encrypt prefixes
 
 
 class GoUint64(int):
@@ -41,7 +42,7 @@ class _Walker:
     def leaf(self, value: Any, path: list[str], matched: bool, stack: list[list[str]] | None) -> Any:
         is_comment = isinstance(value, Comment)
         if type(value) is GoUint64:
-            raise ErrorEncryptingTree("Error walking tree: Cannot walk value, unknown type: uint64")
+            raise ErrorEncryptingTree(f"{_ENCRYPT_ERROR}Cannot walk value, unknown type: uint64")
         if self.comments:
             encrypted = self.rule.encrypted(matched, stack, is_comment)
         else:
@@ -52,7 +53,7 @@ class _Walker:
                 result = value
             elif is_comment:
                 if not value.value:
-                    return value
+                    return ""  # as sops' cipher: in a list, an empty comment becomes an empty string
                 try:
                     result = self.cipher.decrypt(value.value, aad)
                 except CipherError:
@@ -79,7 +80,13 @@ class _Walker:
             self.hash.update(to_bytes(value))
         if not encrypted:
             return value
-        return self.cipher.encrypt(value, aad)
+        out = self.cipher.encrypt(value, aad)
+        if is_comment and isinstance(out, str) and self.rule.rejects_encrypted_comment(out):
+            raise ErrorEncryptingTree(
+                f'{_ENCRYPT_ERROR}Encrypted comment "{out}" matches UnencryptedCommentRegex! Make sure that '
+                "UnencryptedCommentRegex cannot match an encrypted comment."
+            )
+        return out
 
     def value(self, value: Any, path: list[str], matched: bool, stack: list[list[str]] | None) -> Any:
         if isinstance(value, Branch):
@@ -92,9 +99,7 @@ class _Walker:
             return None
         if isinstance(value, (_LEAF_TYPES, Comment)):
             return self.leaf(value, path, matched, stack)
-        raise ErrorEncryptingTree(
-            f"Error walking tree: Cannot walk value, unknown type: {type(value).__name__}"
-        )
+        raise ErrorEncryptingTree(f"{_ENCRYPT_ERROR}Cannot walk value, unknown type: {type(value).__name__}")
 
     def seq(self, seq: list[Any], path: list[str], matched: bool, stack: list[list[str]] | None) -> None:
         if stack is not None:
@@ -104,9 +109,8 @@ class _Walker:
             if is_comment and stack is not None:
                 stack[-1].append(v.value)
             if v is not None:
-                out = self.value(v, path, matched, stack)
-                # an empty comment stays a comment (sops would turn it into an empty string item)
-                seq[i] = v if is_comment and out == "" else out
+                # sops stores what the cipher returns: an encrypted (or empty) comment becomes a string item
+                seq[i] = self.value(v, path, matched, stack)
             if not is_comment and stack is not None:
                 stack[-1] = []
 
@@ -123,7 +127,7 @@ class _Walker:
                 continue
             if not isinstance(k, str):
                 raise ErrorEncryptingTree(
-                    f"Error encrypting tree: Error walking tree: Tree contains a non-string key "
+                    f"{_ENCRYPT_ERROR}Tree contains a non-string key "
                     f"(type {_go_type(k)}): {k}. Only string keys are supported"
                 )
             if v is None:

@@ -121,10 +121,18 @@ class Opened:
 
 
 def load_encrypted(data: bytes, store: Store) -> tuple[list[Branch], Metadata]:
-    """Load an encrypted file; its version must parse as semver (sops' KMS-context bug check)."""
+    """Load an encrypted file; its version must parse as semver (sops' KMS-context bug check).
+
+    sops returns a store's load error unwrapped, so it exits 1 whatever the error (the plain-file loaders
+    raise CouldNotReadInputFile, exit 2, because encrypt wraps their errors with that code)."""
     from ..semver import check_file_version
 
-    branches, md = store.load_encrypted(data)
+    try:
+        branches, md = store.load_encrypted(data)
+    except SopsError as e:
+        if e.exit_code == SopsError.exit_code:
+            raise
+        raise SopsError(e.message) from None
     check_file_version(md.version)
     return branches, md
 
