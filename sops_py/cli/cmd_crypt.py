@@ -15,6 +15,7 @@ from ..ops.files import read_input, require_file, write_atomic, write_stdout
 from ..treepath import parse_tree_path
 from . import options as o
 from .context import Env, encrypt_settings, input_store, key_ring, output_store
+from .urfave import UrfaveCommand
 
 
 def resolve_paths(file: str | None, opts: Mapping[str, Any]) -> tuple[str | None, str]:
@@ -98,11 +99,18 @@ def encrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
     write_result(out, path, opts)
 
 
-@click.command("decrypt", help="decrypt a file, and output the results to stdout. If no filename is provided, "
-               "stdin will be used.")
-@o.apply([o.IN_PLACE, o.EXTRACT, o.OUTPUT, *o.TYPE_OPTIONS, o.IGNORE_MAC, o.FILENAME_OVERRIDE, o.DECRYPTION_ORDER,
-          o.INDENT, o.VERBOSE, o.OUTPUT_DIR, *o.KEYSERVICE_OPTIONS])
-@click.argument("files", nargs=-1)
+DECRYPT_EXTRACT = o.opt("--extract", help="extract a specific key or branch from the input document. Example: "
+                        "--extract '[\"somekey\"][0]'")
+
+
+@click.command("decrypt", cls=UrfaveCommand, help="decrypt a file, and output the results to stdout. If no filename "
+               "is provided, stdin will be used.")
+@o.apply([o.IN_PLACE, DECRYPT_EXTRACT, o.output("decryption"), *o.TYPE_OPTIONS, o.IGNORE_MAC,
+          o.filename_override("Should be provided when reading from stdin."), o.DECRYPTION_ORDER,
+          *o.KEYSERVICE_OPTIONS,
+          # sops-py extensions
+          o.INDENT, o.VERBOSE, o.OUTPUT_DIR])
+@click.argument("files", nargs=-1, metavar="[file]")
 @click.pass_context
 def decrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     env = o.env_of(ctx, opts)
@@ -110,11 +118,13 @@ def decrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> N
         decrypt(env, o.one_file(files), opts)
 
 
-@click.command("encrypt", help="encrypt a file, and output the results to stdout. If no filename is provided, "
-               "stdin will be used.")
-@o.apply([o.IN_PLACE, o.OUTPUT, *o.key_options(envvars=True), *o.TYPE_OPTIONS, *o.RULE_OPTIONS, o.ENC_CONTEXT,
-          o.SHAMIR, o.FILENAME_OVERRIDE, o.INDENT, o.MAC_ONLY, o.VERBOSE, o.OUTPUT_DIR, *o.KEYSERVICE_OPTIONS])
-@click.argument("files", nargs=-1)
+@click.command("encrypt", cls=UrfaveCommand, help="encrypt a file, and output the results to stdout. If no filename "
+               "is provided, stdin will be used.")
+@o.apply([o.IN_PLACE, o.output("encryption"), *o.key_options(envvars=True), *o.TYPE_OPTIONS, *o.RULE_OPTIONS,
+          o.ENC_CONTEXT, o.SHAMIR, o.filename_override("Required when reading from stdin."), *o.KEYSERVICE_OPTIONS,
+          # sops-py extensions
+          o.INDENT, o.MAC_ONLY, o.VERBOSE, o.OUTPUT_DIR])
+@click.argument("files", nargs=-1, metavar="[file]")
 @click.pass_context
 def encrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     if ctx.find_root().params.get("mac_only_encrypted"):

@@ -15,6 +15,7 @@ from ..ops.crypt import EncryptSettings
 from ..ops.edit import EditIO, edit_file
 from . import options as o
 from .context import Env, encrypt_settings, input_store, key_ring, output_store
+from .urfave import UrfaveCommand
 
 SHOW_MASTER_KEYS = o.opt("--show-master-keys", "-s", is_flag=True,
                          help="display master encryption keys in the file during editing")
@@ -56,10 +57,10 @@ def edit(env: Env, file: str, opts: Mapping[str, Any]) -> None:
     run(env, path, name_path, opts)
 
 
-@click.command("edit", help="edit an encrypted file")
+@click.command("edit", cls=UrfaveCommand, help="edit an encrypted file")
 @o.apply([*o.key_options(envvars=True), *o.TYPE_OPTIONS, *o.RULE_OPTIONS, o.ENC_CONTEXT, o.SHAMIR,
           SHOW_MASTER_KEYS, o.IGNORE_MAC, o.DECRYPTION_ORDER, *o.KEYSERVICE_OPTIONS])
-@click.argument("files", nargs=-1)
+@click.argument("files", nargs=-1, metavar="file")
 @click.pass_context
 def edit_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     if ctx.find_root().params.get("mac_only_encrypted"):

@@ -15,6 +15,7 @@ from ..ops.exec import env_entries, exec_env, exec_file, read_file
 from ..stores import Store
 from . import options as o
 from .context import Env, input_store, key_ring, output_store
+from .urfave import UrfaveCommand
 
 log = logging.getLogger("sops_py")
 
@@ -62,13 +63,19 @@ def run_exec_file(env: Env, args: tuple[str, ...], opts: Mapping[str, Any]) -> N
               user=opts.get("user") or None, filename=str(opts.get("filename") or ""))
 
 
+EXEC_FILE_TYPES = [
+    o.opt("--input-type", help="currently ini, json, yaml, dotenv and binary are supported. If not set, sops-py "
+          "will use the file's extension to determine the type"),
+    o.opt("--output-type", help="currently ini, json, yaml, dotenv and binary are supported. If not set, sops-py "
+          "will use the input file's extension to determine the output format"),
+]
 BACKGROUND = o.opt("--background", is_flag=True,
                    help="background the process and don't wait for it to complete (DEPRECATED)")
 USER = o.opt("--user", help="the user to run the command as")
 
 
-@click.command("exec-env", help="execute a command with decrypted values inserted into the environment",
-               options_metavar="[command options]")
+@click.command("exec-env", cls=UrfaveCommand,
+               help="execute a command with decrypted values inserted into the environment")
 @o.apply([BACKGROUND,
           o.opt("--pristine", is_flag=True, help="insert only the decrypted values into the environment "
                 "without forwarding existing environment variables"),
@@ -82,13 +89,13 @@ def exec_env_cmd(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> N
     run_exec_env(o.env_of(ctx), args, opts)
 
 
-@click.command("exec-file", help="execute a command with the decrypted contents as a temporary file",
-               options_metavar="[command options]")
+@click.command("exec-file", cls=UrfaveCommand,
+               help="execute a command with the decrypted contents as a temporary file")
 @o.apply([BACKGROUND,
           o.opt("--no-fifo", is_flag=True,
                 help="use a regular file instead of a fifo to temporarily hold the decrypted contents"),
-          USER, *o.TYPE_OPTIONS,
-          o.opt("--filename", default="", help="filename for the temporary file (default: tmp-file)"),
+          USER, *EXEC_FILE_TYPES,
+          o.opt("--filename", help="filename for the temporary file (default: tmp-file)"),
           o.DECRYPTION_ORDER, *o.KEYSERVICE_OPTIONS])
 @click.argument("args", nargs=-1, metavar="[file to decrypt] [command to run]")
 @click.pass_context

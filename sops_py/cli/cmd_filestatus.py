@@ -14,8 +14,9 @@ import click
 from ..errors import MetadataNotFound, NoFileSpecified, SopsError
 from ..stores import Store
 from . import options as o
-from .cmd_set import UrfaveCommand, read_encrypted_file
+from .cmd_set import read_encrypted_file
 from .context import Env, input_store
+from .urfave import UrfaveCommand
 
 
 def file_status(store: Store, path: str) -> bool:

@@ -17,6 +17,7 @@ from ..ops.files import read_input, write_atomic, write_stdout
 from ..ops.rekey import add_group, delete_group, format_changes, plan_update
 from . import options as o
 from .context import Env, input_store, key_ring, output_store
+from .urfave import UrfaveCommand, UrfaveGroup
 
 log = logging.getLogger("sops_py")
 
@@ -67,12 +68,14 @@ def update_one(env: Env, config_path: str, path: str, opts: dict[str, Any], inte
     golog(f"File {abs_path} synced with new keys")
 
 
-@click.command("updatekeys", help="update the keys of SOPS files using the config file")
+@click.command("updatekeys", cls=UrfaveCommand, help="update the keys of SOPS files using the config file")
 @o.apply([o.opt("--yes", "-y", is_flag=True, help="pre-approve all changes and run non-interactively"),
           o.opt("--input-type", help="currently ini, json, yaml, dotenv and binary are supported. If not set, "
                 "sops-py will use the file's extension to determine the type"),
-          o.SHAMIR, o.VERBOSE, *o.KEYSERVICE_OPTIONS])
-@click.argument("files", nargs=-1)
+          *o.KEYSERVICE_OPTIONS,
+          # sops-py extensions (sops reads an undefined --shamir-secret-sharing-threshold: always 0)
+          o.SHAMIR, o.VERBOSE])
+@click.argument("files", nargs=-1, metavar="file")
 @click.pass_context
 def updatekeys_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     env = o.env_of(ctx, opts)
@@ -94,9 +97,14 @@ def updatekeys_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -
         raise SopsError(f"failed updating {failed} key(s)")
 
 
-@click.group("groups", help="modify the groups on a SOPS file")
+@click.group("groups", cls=UrfaveGroup, help="modify the groups on a SOPS file")
 def groups_cmd() -> None:
     pass
+
+
+def _group_keys(flag: str, what: str) -> Any:
+    return o.opt(f"--{flag}", multiple=True, help=f"{what} the new group should contain. Can be specified more "
+                 "than once")
 
 
 def _emit(out: bytes, path: str, in_place: bool) -> None:
@@ -108,9 +116,15 @@ def _emit(out: bytes, path: str, in_place: bool) -> None:
 
 @groups_cmd.command("add", help="add a new group to a SOPS file")
 @o.apply([o.opt("--file", "-f", help="the file to add the group to"),
-          *[o.opt(f"--{k}", multiple=True, help=f"the {k} keys the new group should contain. Can be specified more "
-                  "than once") for k in ("pgp", "kms", "gcp-kms", "hckms", "azure-kv", "hc-vault-transit", "age")],
+          _group_keys("pgp", "the PGP fingerprints"), _group_keys("kms", "the KMS ARNs"),
           o.opt("--aws-profile", help="The AWS profile to use for requests to AWS"),
+          _group_keys("gcp-kms", "the GCP KMS Resource ID"),
+          _group_keys("hckms", "the HuaweiCloud KMS key ID (format: region:key-uuid)"),
+          _group_keys("azure-kv", "the Azure Key Vault key URL"),
+          o.opt("--hc-vault-transit", multiple=True, help="the full vault path to the key used to encrypt/decrypt. "
+                "Make you choose and configure a key with encryption/decryption enabled (e.g. "
+                "'https://vault.example.org:8200/v1/transit/keys/dev'). Can be specified more than once"),
+          _group_keys("age", "the age recipient"),
           o.IN_PLACE, o.SHAMIR, o.ENC_CONTEXT, *o.KEYSERVICE_OPTIONS])
 @click.argument("args", nargs=-1)
 @click.pass_context
@@ -134,7 +148,7 @@ def groups_add(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> Non
 @groups_cmd.command("delete", help="delete a key group from a SOPS file")
 @o.apply([o.opt("--file", "-f", help="the file to delete the group from"), o.IN_PLACE, o.SHAMIR,
           *o.KEYSERVICE_OPTIONS])
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="[index]")
 @click.pass_context
 def groups_delete(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
     if len(args) != 1:

@@ -14,14 +14,14 @@ import click
 
 from ..errors import SopsError
 from . import options as o
+from .urfave import UrfaveCommand
 
 log = logging.getLogger("sops_py")
 
 
-@click.command("keyservice", help="start a SOPS key service server")
-@o.opt("--network", "--net", "network", default="tcp", show_default=True,
-       help="network to listen on, e.g. 'tcp' or 'unix'")
-@o.opt("--address", "--addr", "address", default="127.0.0.1:5000", show_default=True,
+@click.command("keyservice", cls=UrfaveCommand, help="start a SOPS key service server")
+@o.opt("--network", "--net", "network", default="tcp", help="network to listen on, e.g. 'tcp' or 'unix'")
+@o.opt("--address", "--addr", "address", default="127.0.0.1:5000",
        help="address to listen on, e.g. '127.0.0.1:5000' or '/tmp/sops.sock'")
 @o.opt("--prompt", is_flag=True, help="Prompt user to confirm every incoming request")
 @o.VERBOSE

@@ -18,6 +18,7 @@ from ..ops.rekey import rotate_data
 from . import options as o
 from .cmd_crypt import write_result
 from .context import Env, input_store, key_ring, output_store
+from .urfave import UrfaveCommand
 
 KEY_KINDS = ("kms", "pgp", "gcp_kms", "hckms", "azure_kv", "hc_vault_transit", "age")
 
@@ -59,15 +60,13 @@ def rotate(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
     write_result(out, path, opts)
 
 
-_ADD_RM = [o.opt(f"--{op}-{k}", help=f"{'add' if op == 'add' else 'remove'} the provided comma-separated list of "
-                 f"{k} keys {'to' if op == 'add' else 'from'} the list of master keys on the given file")
-           for op in ("add", "rm") for k in ("gcp-kms", "hckms", "azure-kv", "kms", "hc-vault-transit", "age", "pgp")]
-
-
-@click.command("rotate", help="generate a new data encryption key and reencrypt all values with the new key")
-@o.apply([o.IN_PLACE, o.OUTPUT, *o.TYPE_OPTIONS, o.ENC_CONTEXT, *_ADD_RM, o.FILENAME_OVERRIDE, o.DECRYPTION_ORDER,
-          o.INDENT, o.VERBOSE, *o.KEYSERVICE_OPTIONS])
-@click.argument("files", nargs=-1)
+@click.command("rotate", cls=UrfaveCommand,
+               help="generate a new data encryption key and reencrypt all values with the new key")
+@o.apply([o.IN_PLACE, o.output("decryption"), *o.TYPE_OPTIONS, o.ENC_CONTEXT, *o.add_rm_options(),
+          o.FILENAME_OVERRIDE, o.DECRYPTION_ORDER, *o.KEYSERVICE_OPTIONS,
+          # sops-py extensions
+          o.INDENT, o.VERBOSE])
+@click.argument("files", nargs=-1, metavar="file")
 @click.pass_context
 def rotate_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
     rotate(o.env_of(ctx, opts), o.one_file(files), opts)

@@ -35,6 +35,9 @@ from ..ops.set_unset import (
 )
 from . import options as o
 from .context import Env, input_store, output_store
+from .urfave import UrfaveCommand, reorder_args
+
+__all__ = ["UrfaveCommand", "reorder_args", "set_cmd", "unset_cmd", "set_legacy"]
 
 log = logging.getLogger("sops_py")
 
@@ -180,64 +183,6 @@ def set_legacy(env: Env, file: str, opts: Mapping[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------ click commands
-
-def _arg_is_flag(flag_names: set[str], arg: str) -> bool:
-    """urfave/cli v1's argIsFlag."""
-    if arg in ("-", "--") or not arg.startswith("-"):
-        return False
-    if arg.startswith("--"):
-        arg = arg.replace("-", "", 2)
-    if arg.startswith("-"):
-        arg = arg.replace("-", "", 1)
-    return arg.split("=")[0] in flag_names
-
-
-def reorder_args(flag_names: set[str], args: Sequence[str]) -> list[str]:
-    """urfave/cli v1.22's reorderArgs: the command's own flags move in front of the positional arguments.
-
-    As in urfave, the argument after a flag written without ``=`` moves with it (even after a boolean
-    flag) unless it is itself a flag; the first ``--`` is put in front of the positional arguments and
-    ends the reordering; anything else starting with ``-`` (``-5``, an unknown flag) stays where it is.
-    Go's single-dash long form (``-idempotent``) is rewritten as ``--idempotent`` for click.
-    """
-    moved: list[str] = []
-    rest: list[str] = []
-    may_take_value = False
-    for i, arg in enumerate(args):
-        if may_take_value and not _arg_is_flag(flag_names, arg):
-            may_take_value = False
-            moved.append(arg)
-        elif arg == "--":
-            rest = ["--", *rest, *args[i + 1:]]
-            break
-        elif _arg_is_flag(flag_names, arg):
-            if not arg.startswith("--") and len(arg.split("=")[0]) > 2:
-                arg = "-" + arg
-            moved.append(arg)
-            may_take_value = "=" not in arg
-        else:
-            rest.append(arg)
-    return moved + rest
-
-
-class UrfaveCommand(click.Command):
-    """A subcommand parsing its arguments as urfave/cli v1 does (flags reordered, then no interspersing)."""
-
-    def __init__(self, name: str | None, **kwargs: Any) -> None:
-        settings = dict(kwargs.pop("context_settings", None) or {})
-        settings.setdefault("help_option_names", ["--help", "-h"])
-        settings["allow_interspersed_args"] = False
-        kwargs["context_settings"] = settings
-        super().__init__(name, **kwargs)
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        names: set[str] = set()
-        for param in self.get_params(ctx):
-            if isinstance(param, click.Option):
-                for opt in (*param.opts, *param.secondary_opts):
-                    names.add(opt.lstrip("-"))
-        return super().parse_args(ctx, reorder_args(names, args))
-
 
 IDEMPOTENT_SET = o.opt("--idempotent", is_flag=True, help="do nothing if the given index already has the given value")
 IDEMPOTENT_UNSET = o.opt("--idempotent", is_flag=True, help="do nothing if the given index does not exist")

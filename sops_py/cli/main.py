@@ -1,9 +1,11 @@
 """Entry point: sops' command tree, the legacy flag form, and the single error boundary.
 
 sops (urfave/cli v1) takes global flags before a subcommand, or the legacy form
-``sops [flags] FILE`` where -e/-d/-r/--set pick the mode. ``main`` decides which form argv uses,
-runs it, and turns every SopsError into its message on stderr and sops' exit code.
-Subcommands live in their own modules and are imported only when invoked (``COMMANDS``).
+``sops [flags] FILE`` where -e/-d/-r/--set pick the mode. ``urfave`` parses argv as sops does (global
+flags up to the first positional argument; a command name there runs that command, anything else is
+the legacy form's file). ``main`` runs it and turns every SopsError into its message on stderr and
+sops' exit code. Subcommands live in their own modules and are imported only when invoked
+(``COMMANDS``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -19,26 +21,29 @@ import click
 from ..errors import NoFileSpecified, SopsError
 from ..version import SOPS_FORMAT_VERSION, __version__
 from . import options as o
+from . import urfave
 from .context import Env
 
 log = logging.getLogger("sops_py")
 
-# command name -> "module:attribute" of its click command
+PROG = "sops-py"
+
+# command name -> "module:attribute" of its click command, in the order sops lists them
 COMMANDS: dict[str, str] = {
+    "completion": "sops_py.cli.cmd_completion:completion_cmd",
+    "exec-env": "sops_py.cli.cmd_exec:exec_env_cmd",
+    "exec-file": "sops_py.cli.cmd_exec:exec_file_cmd",
+    "publish": "sops_py.cli.cmd_publish:publish_cmd",
+    "keyservice": "sops_py.cli.cmd_keyservice:keyservice_cmd",
+    "filestatus": "sops_py.cli.cmd_filestatus:filestatus_cmd",
+    "groups": "sops_py.cli.cmd_keys:groups_cmd",
+    "updatekeys": "sops_py.cli.cmd_keys:updatekeys_cmd",
     "decrypt": "sops_py.cli.cmd_crypt:decrypt_cmd",
     "encrypt": "sops_py.cli.cmd_crypt:encrypt_cmd",
+    "rotate": "sops_py.cli.cmd_rotate:rotate_cmd",
     "edit": "sops_py.cli.cmd_edit:edit_cmd",
     "set": "sops_py.cli.cmd_set:set_cmd",
     "unset": "sops_py.cli.cmd_set:unset_cmd",
-    "filestatus": "sops_py.cli.cmd_filestatus:filestatus_cmd",
-    "exec-env": "sops_py.cli.cmd_exec:exec_env_cmd",
-    "exec-file": "sops_py.cli.cmd_exec:exec_file_cmd",
-    "rotate": "sops_py.cli.cmd_rotate:rotate_cmd",
-    "updatekeys": "sops_py.cli.cmd_keys:updatekeys_cmd",
-    "groups": "sops_py.cli.cmd_keys:groups_cmd",
-    "keyservice": "sops_py.cli.cmd_keyservice:keyservice_cmd",
-    "publish": "sops_py.cli.cmd_publish:publish_cmd",
-    "completion": "sops_py.cli.cmd_completion:completion_cmd",
 }
 # legacy mode -> "module:function(env, file, opts)"
 LEGACY_MODES: dict[str, str] = {
@@ -48,6 +53,58 @@ LEGACY_MODES: dict[str, str] = {
     "set": "sops_py.cli.cmd_set:set_legacy",
     "edit": "sops_py.cli.cmd_edit:edit",
 }
+
+VERSION = f"sops {SOPS_FORMAT_VERSION} (sops-py {__version__})"
+
+USAGE_TEXT = f"""{PROG} is an editor of encrypted files that supports AWS KMS, GCP, HuaweiCloud KMS, AZKV,
+   PGP, and Age. It reads and writes the files of sops 3.x and takes sops' commands and flags.
+
+   To encrypt or decrypt a document with AWS KMS, specify the KMS ARN
+   in the -k flag or in the SOPS_KMS_ARN environment variable.
+
+   To encrypt or decrypt a document with GCP KMS, specify the
+   GCP KMS resource ID in the --gcp-kms flag or in the SOPS_GCP_KMS_IDS
+   environment variable.
+
+   To encrypt or decrypt a document with HuaweiCloud KMS, specify the
+   HuaweiCloud KMS key ID (format: region:key-uuid) in the --hckms flag or in the
+   SOPS_HUAWEICLOUD_KMS_IDS environment variable.
+
+   To encrypt or decrypt a document with HashiCorp Vault's Transit Secret
+   Engine, specify the Vault key URI name in the --hc-vault-transit flag
+   or in the SOPS_VAULT_URIS environment variable (for example
+   https://vault.example.org:8200/v1/transit/keys/dev).
+
+   To encrypt or decrypt a document with Azure Key Vault, specify the
+   Azure Key Vault key URL in the --azure-kv flag or in the
+   SOPS_AZURE_KEYVAULT_URLS environment variable.
+
+   To encrypt or decrypt using age, specify the recipient in the -a flag,
+   or in the SOPS_AGE_RECIPIENTS environment variable.
+
+   To encrypt or decrypt using PGP, specify the PGP fingerprint in the
+   -p flag or in the SOPS_PGP_FP environment variable.
+
+   To use multiple KMS or PGP keys, separate them by commas. For example:
+       $ {PROG} -p "10F2...0A, 85D...B3F21" file.yaml
+
+   The -p, -k, --gcp-kms, --hckms, --hc-vault-transit, and --azure-kv flags are only
+   used to encrypt new documents. Editing or decrypting existing documents
+   can be done with "{PROG} file" or "{PROG} decrypt file" respectively. The KMS and
+   PGP keys listed in the encrypted documents are used then. To manage master
+   keys in existing documents, use the "add-{{kms,pgp,gcp-kms,hckms,azure-kv,hc-vault-transit}}"
+   and "rm-{{kms,pgp,gcp-kms,hckms,azure-kv,hc-vault-transit}}" flags with --rotate
+   or the updatekeys command.
+
+   To use a different GPG binary than the one in your PATH, set SOPS_GPG_EXEC.
+
+   To select a different editor than the default (vim), set SOPS_EDITOR or
+   EDITOR.
+
+   Note that flags must always be provided before the filename to operate on.
+   Otherwise, they will be ignored.
+
+   For more information, see docs/cli.md and the sops README at https://github.com/getsops/sops"""
 
 
 def _load(target: str) -> Any:
@@ -61,121 +118,89 @@ def _load(target: str) -> Any:
         raise
 
 
-class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use, keeping start-up fast."""
+class SopsApp(urfave.UrfaveGroup):
+    """The program: global flags, then a command (imported on first use) or the legacy form's file."""
+
+    root = True
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
-        command: click.Command | None = _load(target) if target else None
-        return command
+        if target is not None:
+            command: click.Command | None = _load(target)
+            return command
+        return super().get_command(ctx, cmd_name)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["--help", "-h"]}, invoke_without_command=True)
+@click.group(PROG, cls=SopsApp, help="encrypted file editor with AWS KMS, GCP KMS, HuaweiCloud KMS, Azure Key "
+             "Vault, age, and GPG support: a Python implementation of sops")
 @o.apply(o.GLOBAL_OPTIONS)
 @click.pass_context
-def cli(ctx: click.Context, /, **_: Any) -> None:
-    """sops-py: a Python implementation of SOPS (Secrets OPerationS).
-
-    Use a subcommand, or the legacy form: sops-py [-e|-d|-r|--set ...] [flags] FILE (edit by default).
-    """
-    o.setup_logging(bool(ctx.params.get("verbose")))
-    if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
-
-
-@click.command("sops-py", context_settings={"help_option_names": ["--help", "-h"]})
-@o.apply(o.GLOBAL_OPTIONS)
-@click.argument("files", nargs=-1)
-@click.pass_context
-def legacy(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:
-    """The legacy form: sops-py [flags] FILE, with -e/-d/-r/--set choosing the mode (default: edit)."""
+def cli(ctx: click.Context, /, **opts: Any) -> None:
     o.setup_logging(bool(opts.get("verbose")))
-    if opts.get("show_version"):
-        click.echo(f"sops {SOPS_FORMAT_VERSION} (sops-py {__version__})")
-        return
-    env = Env(config_path=opts.get("config") or None, indent=opts.get("indent"))
-    mode = legacy_mode(ctx.meta.get("argv", []))
+    if ctx.invoked_subcommand is None:
+        app = ctx.command
+        assert isinstance(app, SopsApp)
+        legacy(ctx, app.positionals(ctx), opts)
+
+
+cli.version_text = VERSION
+cli.usage_text = USAGE_TEXT
+cli.authors = ["sops-py contributors (sops: CNCF Maintainers)"]
+urfave.ROOT_VERSION[:] = [f"{SOPS_FORMAT_VERSION} (sops-py {__version__})"]
+
+
+def legacy(ctx: click.Context, files: Sequence[str], opts: Mapping[str, Any]) -> None:
+    """The legacy form: sops-py [flags] FILE, with -e/-d/-r/--set choosing the mode (default: edit)."""
+    mode = legacy_mode(opts)
+    if not files:
+        raise NoFileSpecified("Error: no file specified")
     file = o.one_file(files)
-    if file is None:
-        if mode in ("encrypt", "decrypt", "rotate", "set"):
-            raise NoFileSpecified("Error: no file specified")
-        click.echo(ctx.get_help())
-        return
+    assert file is not None
+    env = Env(config_path=opts.get("config") or None, indent=opts.get("indent"))
     action = _load(LEGACY_MODES[mode])
     if action is None:
         raise SopsError(f"sops-py does not support the {mode} mode yet")
     action(env, file, opts)
 
 
-def legacy_mode(argv: Sequence[str]) -> str:
-    """The mode the last mode flag selects (sops: several mode flags warn and the last wins)."""
-    modes = []
-    for tok in argv:
-        if tok in ("-e", "--encrypt"):
-            modes.append("encrypt")
-        elif tok in ("-d", "--decrypt"):
-            modes.append("decrypt")
-        elif tok in ("-r", "--rotate"):
-            modes.append("rotate")
-        elif tok == "--set" or tok.startswith("--set="):
-            modes.append("set")
-    if len(set(modes)) > 1:
-        log.warning("More than one mode flag was provided; the last one (%s) is used", modes[-1])
+def legacy_mode(opts: Mapping[str, Any]) -> str:
+    """The mode whose output sops keeps when several are given (it runs encrypt, decrypt, rotate, set in
+    that order, each on the original file, and warns)."""
+    modes = [m for m, on in (("encrypt", opts.get("encrypt")), ("decrypt", opts.get("decrypt")),
+                             ("rotate", opts.get("rotate")), ("set", opts.get("set_"))) if on]
+    if len(modes) > 1:
+        log.warning("More than one command (--encrypt, --decrypt, --rotate, --set) has been specified. Only the "
+                    "changes made by the last one will be visible. Note that this behavior is deprecated and "
+                    "will cause an error eventually.")
     return modes[-1] if modes else "edit"
 
 
-def _first_positional(argv: Sequence[str]) -> str | None:
-    skip = False
-    for tok in argv:
-        if skip:
-            skip = False
-            continue
-        if tok == "--":
-            return None
-        if tok.startswith("-") and tok != "-":
-            if "=" not in tok and tok in o.GLOBAL_VALUE_FLAGS:
-                skip = True
-            continue
-        return tok
-    return None
-
-
-def _normalise(argv: list[str]) -> list[str]:
-    """urfave/cli accepts --flag=false for booleans; map the one sops users write to click's form."""
-    out = []
-    for tok in argv:
-        name, eq, value = tok.partition("=")
-        if eq and name in o.BOOL_FLAGS_TAKING_EQ:
-            out.append(name if value.lower() in ("1", "t", "true") else "--no-" + name[2:])
-        else:
-            out.append(tok)
-    return out
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _normalise(list(sys.argv[1:] if argv is None else argv))
-    first = _first_positional(args)
-    command: click.Command = cli if first in COMMANDS else legacy
-    if first is None and (not args or "--help" in args or "-h" in args):
-        command = cli  # help lists the subcommands
-    if first is not None and command is cli and any(a in ("--version", "-v") for a in args[: args.index(first)]):
-        command = legacy
+    args = list(sys.argv[1:] if argv is None else argv)
     code = 0
     try:
-        with command.make_context("sops-py", list(args)) as ctx:
-            ctx.meta["argv"] = args
-            command.invoke(ctx)
+        if args and args[-1] == urfave.COMPLETION_FLAG:
+            for line in urfave.completions(cli, args[:-1]):
+                sys.stdout.write(line + "\n")
+        else:
+            with cli.make_context(PROG, args) as ctx:
+                cli.invoke(ctx)
     except click.exceptions.Exit as e:
         code = e.exit_code
-    except click.UsageError as e:
-        # sops (urfave/cli) exits 1 on usage errors; click's 2 would mean "could not read input"
-        click.echo(f"Incorrect Usage: {e.format_message()}", err=True)
+    except urfave.UsageFailure as e:
+        e.report()
+        code = 1
+    except click.UsageError as e:  # not raised by our parser; kept as a safety net
+        sys.stderr.write(urfave.fatal_line(e.format_message()))
         code = 1
     except click.Abort:
         code = 130
+    except urfave.GoFatal as e:
+        sys.stderr.write(urfave.fatal_line(str(e)))
+        code = 1
     except SopsError as e:
         sys.stderr.write(str(e).rstrip("\n") + "\n")
         code = e.exit_code
@@ -183,5 +208,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 130
     except BrokenPipeError:
         code = 0
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
     sys.exit(code)

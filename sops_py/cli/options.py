@@ -63,24 +63,34 @@ TYPE_OPTIONS = [
          "use the input file's extension to determine the output format"),
 ]
 KEYSERVICE_OPTIONS = [
-    opt("--keyservice", multiple=True, envvar="SOPS_KEYSERVICE", help="Specify the key services to use in "
-         "addition to the local one. Can be specified more than once. Syntax: protocol://address."),
     opt("--enable-local-keyservice/--no-enable-local-keyservice", default=True,
-         envvar="SOPS_ENABLE_LOCAL_KEYSERVICE", help="use local key service"),
+        envvar="SOPS_ENABLE_LOCAL_KEYSERVICE", help="use local key service"),
+    opt("--keyservice", multiple=True, envvar="SOPS_KEYSERVICE", help="Specify the key services to use in "
+        "addition to the local one. Can be specified more than once. Syntax: protocol://address. Example: "
+        "tcp://myserver.com:5000"),
 ]
 DECRYPTION_ORDER = opt("--decryption-order", envvar="SOPS_DECRYPTION_ORDER",
                          help="comma separated list of decryption key types")
-FILENAME_OVERRIDE = opt("--filename-override", help="Use this filename instead of the provided argument for "
-                          "loading configuration, and for determining input type and output type")
+_FILENAME_OVERRIDE_HELP = ("Use this filename instead of the provided argument for loading configuration, and for "
+                           "determining input type and output type")
+FILENAME_OVERRIDE = opt("--filename-override", help=_FILENAME_OVERRIDE_HELP)
+
+
+def filename_override(extra: str) -> Callable[[F], F]:
+    return opt("--filename-override", help=f"{_FILENAME_OVERRIDE_HELP}. {extra}")
+
+
+def output(what: str) -> Callable[[F], F]:
+    return opt("--output", help=f"Save the output after {what} to the file specified")
+
 SHAMIR = opt("--shamir-secret-sharing-threshold", type=int, default=0,
                help="the number of master keys required to retrieve the data key with shamir")
 ENC_CONTEXT = opt("--encryption-context", help="comma separated list of KMS encryption context key:value pairs")
 IN_PLACE = opt("--in-place", "-i", is_flag=True, help="write output back to the same file instead of stdout")
-OUTPUT = opt("--output", help="Save the output to the file specified")
-INDENT = opt("--indent", type=int, default=None, help="the number of spaces to indent YAML or JSON files")
+INDENT = opt("--indent", type=int, default=None, help="the number of spaces to indent YAML or JSON encoded file")
 IGNORE_MAC = opt("--ignore-mac", is_flag=True, help="ignore Message Authentication Code during decryption")
 EXTRACT = opt("--extract", help="extract a specific key or branch from the input document. Decrypt mode only. "
-                "Example: --extract '[\"somekey\"][0]'")
+              "Example: --extract '[\"somekey\"][0]'")
 VERBOSE = opt("--verbose", is_flag=True, help="Enable verbose logging output")
 OUTPUT_DIR = opt("--output-dir", help="sops-py extension: with several files, write each result under this "
                  "directory (same base name); several files with --in-place rewrite each in place")
@@ -95,39 +105,54 @@ def apply(options: Sequence[Callable[[F], F]]) -> Callable[[F], F]:
     return deco
 
 
+KEY_KINDS_ADD_RM = ("gcp-kms", "hckms", "azure-kv", "kms", "hc-vault-transit", "age", "pgp")
+_ADD_RM_WHAT = {
+    "gcp-kms": "GCP KMS key resource IDs", "hckms": "HuaweiCloud KMS key IDs (format: region:key-uuid)",
+    "azure-kv": "Azure Key Vault key URLs", "kms": "KMS ARNs", "hc-vault-transit": "Vault's URI key",
+    "age": "age recipients", "pgp": "PGP fingerprints",
+}
+_VAULT_EG = " ( eg. https://vault.example.org:8200/v1/transit/keys/dev)"
+
+
+def add_rm_options() -> list[Callable[[F], F]]:
+    """--add-X / --rm-X for each key type, in sops' order (used by the legacy -r and by rotate)."""
+    out = []
+    for k in KEY_KINDS_ADD_RM:
+        what = _ADD_RM_WHAT[k]
+        add_what = "age recipients fingerprints" if k == "age" else what
+        eg = _VAULT_EG if k == "hc-vault-transit" else ""
+        out.append(opt(f"--add-{k}", help=f"add the provided comma-separated list of {add_what} to the list of "
+                       f"master keys on the given file{eg}"))
+        out.append(opt(f"--rm-{k}", help=f"remove the provided comma-separated list of {what} from the list of "
+                       f"master keys on the given file{eg}"))
+    return out
+
+
+# The global flags, in sops' order (--help and --version come last in its help).
 GLOBAL_OPTIONS: list[Callable[[F], F]] = [
     opt("--decrypt", "-d", is_flag=True, help="decrypt a file and output the result to stdout"),
     opt("--encrypt", "-e", is_flag=True, help="encrypt a file and output the result to stdout"),
-    opt("--rotate", "-r", is_flag=True, help="generate a new data encryption key and reencrypt all values"),
-    opt("--set", "set_", help='set a specific key or branch in the input document. Example: '
-         '--set \'["somekey"][0] {"somevalue":true}\''),
+    opt("--rotate", "-r", is_flag=True, help="generate a new data encryption key and reencrypt all values with "
+        "the new key"),
     opt("--disable-version-check", is_flag=True, envvar="SOPS_DISABLE_VERSION_CHECK",
-         help="do not check whether the current version is latest during --version"),
-    opt("--check-for-updates", is_flag=True, help="check for a newer sops release during --version (never "
-         "done by sops-py: it makes no network calls)"),
-    opt("--version", "-v", "show_version", is_flag=True, help="print the version"),
+        help="do not check whether the current version is latest during --version"),
+    opt("--check-for-updates", is_flag=True, help="do check whether the current version is latest during "
+        "--version (sops-py never does: it makes no network calls)"),
     *key_options(envvars=True),
-    IN_PLACE, EXTRACT, *TYPE_OPTIONS, SHAMIR,
+    IN_PLACE, EXTRACT, *TYPE_OPTIONS,
     opt("--show-master-keys", "-s", is_flag=True, help="display master encryption keys in the file during editing"),
-    *[opt(f"--add-{k}", help=f"add the provided comma-separated list of {k} keys to the list of master keys "
-           "on the given file") for k in ("gcp-kms", "hckms", "azure-kv", "kms", "hc-vault-transit", "age", "pgp")],
-    *[opt(f"--rm-{k}", help=f"remove the provided comma-separated list of {k} keys from the list of master keys "
-           "on the given file") for k in ("gcp-kms", "hckms", "azure-kv", "kms", "hc-vault-transit", "age", "pgp")],
+    *add_rm_options(),
     IGNORE_MAC, MAC_ONLY, *RULE_OPTIONS, *COMMENT_RULE_OPTIONS,
-    opt("--config", envvar="SOPS_CONFIG", help="path to sops' config file. If set, sops will not search for the "
-         "config file recursively."),
-    ENC_CONTEXT, DECRYPTION_ORDER, OUTPUT, INDENT, VERBOSE, FILENAME_OVERRIDE, *KEYSERVICE_OPTIONS,
+    opt("--config", envvar="SOPS_CONFIG", help="path to sops' config file. If set, sops-py will not search for the "
+        "config file recursively."),
+    ENC_CONTEXT,
+    opt("--set", "set_", help="set a specific key or branch in the input document. value must be a json encoded "
+        "string. (edit mode only). eg. --set '[\"somekey\"][0] {\"somevalue\":true}'"),
+    SHAMIR, INDENT, VERBOSE,
+    opt("--output", help="Save the output after encryption or decryption to the file specified"),
+    FILENAME_OVERRIDE, DECRYPTION_ORDER, *KEYSERVICE_OPTIONS,
+    opt("--version", "-v", "show_version", is_flag=True, help="print the version"),
 ]
-GLOBAL_VALUE_FLAGS = {
-    "--set", "--kms", "-k", "--aws-profile", "--gcp-kms", "--hckms", "--azure-kv", "--hc-vault-transit", "--pgp",
-    "-p", "--age", "-a", "--extract", "--input-type", "--output-type", "--shamir-secret-sharing-threshold",
-    "--unencrypted-suffix", "--encrypted-suffix", "--unencrypted-regex", "--encrypted-regex",
-    "--unencrypted-comment-regex", "--encrypted-comment-regex", "--config", "--encryption-context",
-    "--decryption-order", "--output", "--indent", "--filename-override", "--keyservice",
-    *(f"--{op}-{k}" for op in ("add", "rm") for k in ("gcp-kms", "hckms", "azure-kv", "kms", "hc-vault-transit",
-                                                       "age", "pgp")),
-}
-BOOL_FLAGS_TAKING_EQ = {"--enable-local-keyservice"}
 
 
 def setup_logging(verbose: bool) -> None:
@@ -149,7 +174,9 @@ def env_of(ctx: click.Context, opts: dict[str, Any] | None = None) -> Env:
     return env
 
 
-def one_file(files: tuple[str, ...]) -> str | None:
-    if len(files) > 1:
-        log.warning("More than one positional argument provided. Only the first one will be used!")
+def one_file(files: Sequence[str]) -> str | None:
+    """The first positional argument; more of them are ignored with sops' warnings."""
+    from .urfave import warn_extra_positionals
+
+    warn_extra_positionals(files, log.warning)
     return files[0] if files else None

@@ -8,7 +8,8 @@ Version skew asserted here (the reference binary is sops 3.11 + 131 commits; sop
   ``type:`` of the ENC value differs, and so does ``--idempotent`` against an existing int;
 * 3.13 refuses to set a top-level ``sops`` key (exit 203, ``validateFileForEncryption``); 3.11 writes
   a broken file;
-* unknown flags are reported by click (``Incorrect Usage: ...``) instead of Go's log line; both exit 1.
+* unknown flags are reported as sops reports them (``Incorrect Usage: ...`` and the help on stdout, Go's
+  log line on stderr, exit 1; see tests/cli/test_cli_parity.py).
 """
 
 from __future__ import annotations
@@ -236,7 +237,7 @@ def test_legacy_set_argument_invalid_format(text: str) -> None:
     (["f", "--", "i", "--idempotent"], ["--", "f", "i", "--idempotent"]),
     (["f", "i", "-5"], ["f", "i", "-5"]),
     (["f", "i", "--bogus"], ["f", "i", "--bogus"]),
-    (["-idempotent", "f"], ["--idempotent", "f"]),
+    (["-idempotent", "f"], ["-idempotent", "f"]),  # Go's flag package reads -name as --name itself
 ])
 def test_reorder_args_as_urfave(args: list[str], expected: list[str]) -> None:
     assert reorder_args({"idempotent", "input-type", "h", "help"}, args) == expected
