@@ -23,10 +23,11 @@ import math
 import re
 from typing import Any, Union
 
+from ..errors import ErrorDumpingTree
 from ..gofmt import format_g
 from ..tree import Branch, Comment, Time
 
-__all__ = ["emit_documents", "emit_value", "scalar_style"]
+__all__ = ["emit_documents", "emit_value", "resolves_to_str", "scalar_style"]
 
 # Scalar styles.
 PLAIN = 0
@@ -296,9 +297,7 @@ def _double_quoted(s: str) -> str:
 
 
 def _utf8_len(s: str) -> int:
-    if len(s) <= 32 or s.isascii():
-        return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
-    return len(s.encode("utf-8", "surrogatepass"))
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
 
 
 def _str_info(s: str, tag: str = "") -> ScalarInfo:
@@ -337,16 +336,20 @@ def _str_info(s: str, tag: str = "") -> ScalarInfo:
         return (DOUBLE, _double_quoted(s), tag, multiline, key_len)
     if s[0] == "\t":
         # Node.Encode re-parses what it emitted; a literal block whose first line starts with a tab
-        # does not parse ("found a tab character where an indentation space is expected"), sops
-        # ignores the error and the empty node goes out as null.
-        return _NULL
+        # does not parse ("found a tab character where an indentation space is expected"). sops
+        # ignores the error and the zero node goes out as null (or fails, see _FAILED).
+        return _FAILED
     return (LITERAL, s, tag, multiline, key_len)
 
 
 def scalar_style(s: str) -> str:
-    """The style sops uses for string s: 'plain', 'single', 'double' or 'literal' (for tests)."""
-    st = _str_info(s)[0]
-    return {PLAIN: "plain", SINGLE: "single", SINGLE_BREAKS: "single", DOUBLE: "double", LITERAL: "literal"}[st]
+    """The style sops writes string s in: 'plain', 'single', 'double', 'literal', or 'null' when
+    yaml.v3 cannot round-trip it (a multi-line string starting with a tab)."""
+    info = _str_info(s)
+    if info is _FAILED:
+        return "null"
+    names = {PLAIN: "plain", SINGLE: "single", SINGLE_BREAKS: "single", DOUBLE: "double", LITERAL: "literal"}
+    return names[info[0]]
 
 
 def _binary_info(b: bytes) -> ScalarInfo:
@@ -361,6 +364,11 @@ _TRUE: ScalarInfo = (PLAIN, "true", "", False, 4)
 _FALSE: ScalarInfo = (PLAIN, "false", "", False, 5)
 _NULL: ScalarInfo = (PLAIN, "null", "", False, 4)
 _MERGE: ScalarInfo = (PLAIN, "<<", "!!merge", False, 9)
+#: A leaf whose Node.Encode failed: the zero node is written as null, unless sops attached a head or
+#: foot comment to it (a key or sequence item after/before comments): then the Go encoder fails with
+#: "cannot encode node with unknown kind 0".
+_FAILED: ScalarInfo = (PLAIN, "null", "", False, 4)
+_UNKNOWN_KIND = "yaml: cannot encode node with unknown kind 0"
 
 
 def _float_text(f: float) -> str:
@@ -691,12 +699,14 @@ class _Emitter:
             if k.__class__ is Comment or isinstance(k, Comment):
                 pending.append(k.value)
                 continue
-            if pending:
-                self.head = _join_comments(pending)
-                pending = []
             kinfo = cache.get(k) if k.__class__ is str else None
             if kinfo is None:
                 kinfo = info(k)
+            if pending:
+                if kinfo is _FAILED:
+                    raise ErrorDumpingTree(_UNKNOWN_KIND)
+                self.head = _join_comments(pending)
+                pending = []
             # Fast path: no comments anywhere near, plain simple key, plain scalar value.
             if (
                 kinfo[0] == PLAIN
@@ -783,6 +793,8 @@ class _Emitter:
             self.body(v, first, in_seq, foot)
             return
         info = self.info(v)
+        if info is _FAILED and (head or foot):
+            raise ErrorDumpingTree(_UNKNOWN_KIND)
         if head:
             self.head = head
         if foot:
@@ -841,16 +853,21 @@ def emit_documents(branches: list[Branch], indent: int = 4) -> str:
     """The YAML text sops writes for these documents (one mapping per branch), as
     ``yaml.v3 Encoder`` with ``SetIndent(indent)`` produces it."""
     em = _Emitter(_best_indent(indent))
-    for n, br in enumerate(branches):
-        if not isinstance(br, Branch):
-            br = Branch(br)
-        em.document(br, n == 0)
+    try:
+        for n, br in enumerate(branches):
+            if not isinstance(br, Branch):
+                br = Branch(br)
+            em.document(br, n == 0)
+    except ErrorDumpingTree as e:
+        raise ErrorDumpingTree(f"Error marshaling to yaml: {e}") from None
     return "".join(em.out)
 
 
 def emit_value(value: Any, indent: int = 4) -> str:
     """``yaml.Marshal`` of the node sops builds for a single value (a list, a scalar or a mapping),
-    as used by ``--extract``."""
+    as used by ``--extract``. Note: sops's ``EmitValue`` calls ``yaml.Marshal``, which always uses
+    the default indent 4 whatever ``stores.yaml.indent`` says; pass a different indent only to get
+    an Encoder-with-SetIndent layout."""
     em = _Emitter(_best_indent(indent))
     em.document(value, True)
     return "".join(em.out)
