@@ -42,4 +42,4 @@ class YAMLStore:
         return self.emit_plain(out)
 
     def emit_value(self, value: Any) -> bytes:
-        return emit_value(value, self._indent()).encode("utf-8", "surrogateescape")
+        return emit_value(value).encode("utf-8", "surrogateescape")  # sops --extract always indents 4
