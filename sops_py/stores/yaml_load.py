@@ -726,6 +726,18 @@ class _Parser:
         t = self.peek()
         kind = t[0]
         tok = t[2]
+        if kind == T_SCALAR and not tok.style:  # the common case first: a plain scalar
+            value = tok.value
+            if value != MERGE:
+                n = _Node(SCALAR, tok.start_mark.line + 1)
+                n.raw = value
+                n.value = value if value and value[0] not in _RESOLVE_FIRST else resolve_plain(value)
+                if self.head or self.line or self.foot:
+                    self.take(n)
+                else:
+                    self.stem = None
+                self.i += 1
+                return n
         if kind == T_ALIAS:
             n = _Node(ALIAS, tok.start_mark.line + 1)
             n.raw = tok.value
