@@ -126,9 +126,16 @@ def _from_bytes(data: bytes, typ: str) -> object:
     raise ValueError(f"Unknown datatype: {typ}")
 
 
-def _b64decode(s: str) -> bytes:
+def _b64decode_slow(s: str) -> bytes:
     # Go base64.StdEncoding: padding required, newlines ignored
     return base64.b64decode(s.replace("\r", "").replace("\n", ""), validate=True)
+
+
+def _b64decode(s: str) -> bytes:
+    try:
+        return binascii.a2b_base64(s, strict_mode=True)  # the fast C path (Python >= 3.11)
+    except (binascii.Error, TypeError):
+        return _b64decode_slow(s)
 
 
 class Cipher:
