@@ -16,7 +16,7 @@ from ..stores import Store
 from . import options as o
 from .cmd_set import read_encrypted_file
 from .context import Env, input_store
-from .urfave import UrfaveCommand
+from .urfave import GoFatal, UrfaveCommand
 
 
 def file_status(store: Store, path: str) -> bool:
@@ -26,8 +26,8 @@ def file_status(store: Store, path: str) -> bool:
         _, md = store.load_encrypted(data)
     except MetadataNotFound:
         return False
-    except SopsError as e:
-        raise SopsError(f"cannot check file status: cannot load encrypted file: {e}") from None
+    except SopsError as e:  # sops returns a plain error here: log.Fatal
+        raise GoFatal(f"cannot check file status: cannot load encrypted file: {e}") from None
     return bool(md.version) and bool(md.mac)
 
 

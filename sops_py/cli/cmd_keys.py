@@ -17,7 +17,7 @@ from ..ops.files import read_input, write_atomic, write_stdout
 from ..ops.rekey import add_group, delete_group, format_changes, plan_update
 from . import options as o
 from .context import Env, input_store, key_ring, output_store
-from .urfave import UrfaveCommand, UrfaveGroup
+from .urfave import GoFatal, UrfaveCommand, UrfaveGroup, go_quote
 
 log = logging.getLogger("sops_py")
 
@@ -153,8 +153,10 @@ def groups_add(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> Non
 def groups_delete(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
     if len(args) != 1:
         raise SopsError("error: exactly one positional argument (index) required")
-    if not args[0].isdigit():
-        raise SopsError(f'failed to parse [index] argument: strconv.ParseUint: parsing "{args[0]}": invalid syntax')
+    digits = args[0].isascii() and args[0].isdigit()
+    if not digits or int(args[0]) >= 1 << 32:  # strconv.ParseUint(s, 10, 32)
+        raise GoFatal(f"failed to parse [index] argument: strconv.ParseUint: parsing {go_quote(args[0])}: "
+                      f"{'value out of range' if digits else 'invalid syntax'}")
     env = o.env_of(ctx)
     path = str(opts.get("file") or "")
     data = read_input(path)

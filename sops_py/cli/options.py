@@ -97,6 +97,34 @@ OUTPUT_DIR = opt("--output-dir", help="sops-py extension: with several files, wr
 MAC_ONLY = opt("--mac-only-encrypted", is_flag=True, help="compute MAC only over values which end up encrypted")
 
 
+# Flags sops-py adds to sops' commands: command path -> {flag: what it does}. docs/cli.md lists them and
+# tests/cli/test_cli_parity.py checks that nothing else differs from sops' flags.
+EXTENSIONS: dict[tuple[str, ...], dict[str, str]] = {
+    ("decrypt",): {
+        "indent": "the global --indent, also accepted after the command",
+        "verbose": "the global --verbose, also accepted after the command",
+        "output-dir": "several files: write each decrypted file under this directory; several files with "
+                      "--in-place are each rewritten in place (one process, identities loaded once)",
+    },
+    ("encrypt",): {
+        "indent": "the global --indent, also accepted after the command",
+        "mac-only-encrypted": "as the global flag (sops 3.13 reads the global one for subcommands)",
+        "verbose": "the global --verbose, also accepted after the command",
+        "output-dir": "several files: write each encrypted file under this directory; several files with "
+                      "--in-place are each rewritten in place",
+    },
+    ("rotate",): {
+        "indent": "the global --indent, also accepted after the command",
+        "verbose": "the global --verbose, also accepted after the command",
+    },
+    ("updatekeys",): {
+        "shamir-secret-sharing-threshold": "the threshold to write (sops reads this flag but does not define "
+                                           "it on updatekeys, so it is always 0 there)",
+        "verbose": "the global --verbose, also accepted after the command",
+    },
+}
+
+
 def apply(options: Sequence[Callable[[F], F]]) -> Callable[[F], F]:
     def deco(f: F) -> F:
         for o in reversed(options):
