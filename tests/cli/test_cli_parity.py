@@ -299,6 +299,7 @@ ARGV_CASES: list[tuple[list[str], bool]] = [
     (["completion", "bash", "--xyz"], False),
     (["keyservice", "--bogus"], False),
     (["encrypt", "--config", "x", "p.yaml"], False),   # global flags are not subcommand flags
+    (["--age", AGE_RECIPIENT, "encrypt", "p.yaml"], True),  # ... and the command does not read them
     (["-di", "e.yaml"], False),                         # no short-flag combining
     (["---d", "e.yaml"], False),
     (["decrypt", "-=x", "e.yaml"], False),
@@ -318,6 +319,8 @@ ARGV_CASES: list[tuple[list[str], bool]] = [
     (["-decrypt", "e.yaml"], True),
     (["--decrypt=true", "e.yaml"], True),
     (["-d=1", "e.yaml"], True),
+    (["--encrypt=false", "-d", "e.yaml"], True),
+    (["--encrypt=F", "--decrypt=T", "e.yaml"], True),
     (["--help=false", "-d", "e.yaml"], True),
     (["-d", "--indent", "010", "--output-type", "json", "e.yaml"], True),
     (["-d", "--indent=0x2", "--output-type=json", "e.yaml"], True),
@@ -397,6 +400,12 @@ def test_filestatus_load_error_is_fatal_as_sops(workdir: Path) -> None:
 def test_env_vars_as_sops(var: str, value: str, argv: list[str], workdir: Path) -> None:
     env = _env({var: value})
     _same(run_py(argv, env, workdir), run_go(argv, env, workdir), True)
+
+
+def test_negative_spelling_of_local_keyservice(workdir: Path) -> None:
+    """sops-py's --no-enable-local-keyservice = --enable-local-keyservice=false (no key service: exit 128)."""
+    assert run_py(["decrypt", "--no-enable-local-keyservice", "e.yaml"], _env(), workdir).code == 128
+    assert run_py(["decrypt", "e.yaml", "--no-enable-local-keyservice=false"], _env(), workdir).code == 0
 
 
 @requires_sops
