@@ -133,7 +133,7 @@ def _b64decode_slow(s: str) -> bytes:
 
 def _b64decode(s: str) -> bytes:
     try:
-        return binascii.a2b_base64(s, strict_mode=True)  # the fast C path (Python >= 3.11)
+        return binascii.a2b_base64(s, strict_mode=True)  # type: ignore[call-arg,unused-ignore]  # Python >= 3.11
     except (binascii.Error, TypeError):
         return _b64decode_slow(s)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 
@@ -32,12 +33,23 @@ def read_input(path: str | None) -> bytes:
 
 
 def write_atomic(path: str, data: bytes, what: str = "output") -> None:
-    """Write via a temp file in the same directory and rename, keeping the target's mode."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
+    """Write a regular file via a temp file in its directory and a rename, keeping its mode; a
+    symlink is followed (the link stays). Devices, FIFOs and sockets (/dev/null, /dev/stdout, a pipe)
+    are written in place: renaming over them would replace the device with a file."""
+    target = os.path.realpath(path)
     try:
-        mode = os.stat(path).st_mode & 0o7777
+        st = os.stat(target)
     except OSError:
-        mode = 0o644 & ~_umask()
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        try:
+            with open(target, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise CouldNotWriteOutputFile(f"Could not open {what} file for writing: {e}") from None
+        return
+    mode = st.st_mode & 0o7777 if st is not None else 0o666 & ~_umask()
+    directory = os.path.dirname(target) or "."
     try:
         fd, tmp = tempfile.mkstemp(prefix=".sops-py-", dir=directory)
     except OSError as e:
@@ -48,7 +60,7 @@ def write_atomic(path: str, data: bytes, what: str = "output") -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except OSError as e:
         try:
             os.unlink(tmp)
