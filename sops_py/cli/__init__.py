@@ -1,1 +1,32 @@
-"""The sops-compatible command line (click). ``main`` is the single error boundary."""
+"""The sops-compatible command line. ``main`` is the console-script entry point: it tries the
+click-free fast path for simple encrypt/decrypt calls and otherwise runs the full CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import gc
+    import sys
+
+    gc.disable()  # a command is short-lived: the cyclic collector only costs time here
+    args = list(sys.argv[1:] if argv is None else argv)
+    from .fast import run
+
+    try:
+        code = run(args)
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    if code is None:
+        from .main import main as full_main
+
+        full_main(args)
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    sys.exit(code)

@@ -1,103 +1,14 @@
-"""`sops-py encrypt` and `sops-py decrypt`."""
+"""`sops-py encrypt` and `sops-py decrypt` (the actions are in crypt_actions)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from typing import Any
 
 import click
 
-from ..datakey import parse_decryption_order
-from ..errors import ConflictingParameters
-from ..ops.crypt import decrypt_data, encrypt_data
-from ..ops.files import read_input, require_file, write_atomic, write_stdout
-from ..treepath import parse_tree_path
 from . import options as o
-from .context import Env, encrypt_settings, input_store, key_ring, output_store
+from .crypt_actions import batch, decrypt, encrypt
 from .urfave import UrfaveCommand
-
-
-def resolve_paths(file: str | None, opts: Mapping[str, Any]) -> tuple[str | None, str]:
-    """(absolute input path or None for stdin, path used for config and format detection)."""
-    path = require_file(file) if file is not None else None
-    override = opts.get("filename_override")
-    name_path = os.path.abspath(override) if override else (path or "")
-    return path, name_path
-
-
-def write_result(data: bytes, path: str | None, opts: Mapping[str, Any]) -> None:
-    """In place (atomically), to --output (atomically), or to stdout."""
-    if opts.get("in_place") and path is not None:
-        write_atomic(path, data, "in-place")
-    elif opts.get("output"):
-        write_atomic(str(opts["output"]), data)
-    else:
-        write_stdout(data)
-
-
-def check_output_flags(file: str | None, opts: Mapping[str, Any]) -> None:
-    if file is None and opts.get("in_place"):
-        raise ConflictingParameters("Error: cannot use --in-place when reading from stdin")
-    if opts.get("in_place") and opts.get("output"):
-        raise ConflictingParameters("Error: cannot operate on both --output and --in-place")
-
-
-def batch(env: Env, files: tuple[str, ...], opts: Mapping[str, Any], action: str) -> bool:
-    """Several files in one process (a sops-py extension): with --in-place or --output-dir.
-
-    One key ring serves every file, so identities are loaded once. Returns False when the call is not a
-    batch (sops' behaviour then applies: extra arguments are ignored with a warning)."""
-    outdir = opts.get("output_dir")
-    if len(files) < 2 and not outdir:
-        return False
-    if not (opts.get("in_place") or outdir):
-        return False
-    if opts.get("output"):
-        raise ConflictingParameters("Error: --output takes one file; use --output-dir with several files")
-    if outdir:
-        os.makedirs(str(outdir), exist_ok=True)
-    ring = key_ring(env, opts)
-    for file in files:
-        path = require_file(file)
-        in_store = input_store(env, opts.get("input_type"), path)
-        out_store = output_store(env, opts.get("output_type"), path)
-        data = read_input(path)
-        if action == "decrypt":
-            out = decrypt_data(data, in_store, out_store, ring, parse_decryption_order(opts.get("decryption_order")),
-                               bool(opts.get("ignore_mac")), parse_tree_path(opts.get("extract") or ""))
-        else:
-            out = encrypt_data(data, in_store, out_store, encrypt_settings(env, path, in_store, opts), ring)
-        target = os.path.join(str(outdir), os.path.basename(path)) if outdir else path
-        write_atomic(target, out)
-    return True
-
-
-def decrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
-    check_output_flags(file, opts)
-    path, name_path = resolve_paths(file, opts)
-    in_store = input_store(env, opts.get("input_type"), name_path)
-    out_store = output_store(env, opts.get("output_type"), name_path)
-    order = parse_decryption_order(opts.get("decryption_order"))
-    extract = parse_tree_path(opts.get("extract") or "")
-    data = read_input(path)
-    out = decrypt_data(data, in_store, out_store, key_ring(env, opts), order, bool(opts.get("ignore_mac")),
-                       extract)
-    write_result(out, path, opts)
-
-
-def encrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
-    if file is None and not opts.get("in_place") and not opts.get("filename_override"):
-        raise ConflictingParameters("Error: must specify --filename-override when reading from stdin")
-    check_output_flags(file, opts)
-    path, name_path = resolve_paths(file, opts)
-    in_store = input_store(env, opts.get("input_type"), name_path)
-    out_store = output_store(env, opts.get("output_type"), name_path)
-    settings = encrypt_settings(env, name_path, in_store, opts)
-    data = read_input(path)
-    out = encrypt_data(data, in_store, out_store, settings, key_ring(env, opts))
-    write_result(out, path, opts)
-
 
 DECRYPT_EXTRACT = o.opt("--extract", help="extract a specific key or branch from the input document. Example: "
                         "--extract '[\"somekey\"][0]'")

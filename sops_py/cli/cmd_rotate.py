@@ -16,8 +16,8 @@ from ..metadata import KeyEntry
 from ..ops.files import read_input
 from ..ops.rekey import rotate_data
 from . import options as o
-from .cmd_crypt import write_result
 from .context import Env, input_store, key_ring, output_store
+from .crypt_actions import write_result
 from .urfave import UrfaveCommand
 
 KEY_KINDS = ("kms", "pgp", "gcp_kms", "hckms", "azure_kv", "hc_vault_transit", "age")

@@ -47,8 +47,8 @@ COMMANDS: dict[str, str] = {
 }
 # legacy mode -> "module:function(env, file, opts)"
 LEGACY_MODES: dict[str, str] = {
-    "encrypt": "sops_py.cli.cmd_crypt:encrypt",
-    "decrypt": "sops_py.cli.cmd_crypt:decrypt",
+    "encrypt": "sops_py.cli.crypt_actions:encrypt",
+    "decrypt": "sops_py.cli.crypt_actions:decrypt",
     "rotate": "sops_py.cli.cmd_rotate:rotate",
     "set": "sops_py.cli.cmd_set:set_legacy",
     "edit": "sops_py.cli.cmd_edit:edit",

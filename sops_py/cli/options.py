@@ -4,13 +4,13 @@ and the small helpers every command uses."""
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from .context import Env
+from .logsetup import setup_logging as setup_logging  # re-exported for the commands
 
 log = logging.getLogger("sops_py")
 
@@ -183,12 +183,6 @@ GLOBAL_OPTIONS: list[Callable[[F], F]] = [
 ]
 
 
-def setup_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("[SOPS-PY]\t level=%(levelname)s msg=%(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    log.propagate = False
 
 
 def env_of(ctx: click.Context, opts: dict[str, Any] | None = None) -> Env:
