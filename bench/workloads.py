@@ -22,8 +22,8 @@ def _scalar(r: random.Random) -> str:
     if k == 2:
         return r.choice(("true", "false"))
     if k == 3:
-        return f'"{_word(r)} {_word(r)}"'
-    return _word(r)
+        return f'"{_word(r)} {_word(r)} {_word(r)} {_word(r)} {r.randrange(10**12)}"'
+    return f"{_word(r)}-{_word(r)}-{_word(r)}-{_word(r)}-{_word(r)}-{r.randrange(10**12)}"
 
 
 def yaml_doc(leaves: int, seed: int = 1) -> str:
@@ -37,7 +37,7 @@ def yaml_doc(leaves: int, seed: int = 1) -> str:
         out.append(f"# section {section}")
         out.append(f"section_{section}:")
         for i in range(8):
-            out.append(f"    {_word(r)}_{i}: {_scalar(r)}")
+            out.append(f"    {_word(r)}_{_word(r)}_{i}: {_scalar(r)}")
             n += 1
         out.append("    items:")
         for _ in range(3):
@@ -48,7 +48,7 @@ def yaml_doc(leaves: int, seed: int = 1) -> str:
             n += 3
         out.append("    script: |")
         for _ in range(3):
-            out.append(f"        echo {_word(r)} {_word(r)}")
+            out.append(f"        echo {_word(r)} {_word(r)} {_word(r)} {_word(r)} {_word(r)} {r.randrange(10**9)}")
         n += 1
     return "\n".join(out) + "\n"
 

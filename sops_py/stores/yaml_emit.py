@@ -19,6 +19,7 @@ Public API: :func:`emit_documents` and :func:`emit_value`.
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import re
 from typing import Any, Union
@@ -225,7 +226,10 @@ def _can_use_plain(s: str) -> bool:
 _BREAK_CHARS = "\r\n\x85\u2028\u2029"
 _BREAK_RE = re.compile("[\r\n\x85\u2028\u2029]")
 # Characters the emitter does not consider printable (tab is counted separately).
-_NONPRINT_RE = re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+@functools.cache
+def _nonprint_re() -> re.Pattern[str]:
+    # compiled on first use: this wide class costs milliseconds to compile at every start-up
+    return re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
 _BREAK_SPACE_RE = re.compile("[\r\n\x85\u2028\u2029] ")
 _SPACE_BREAK_RE = re.compile(" [\r\n\x85\u2028\u2029]")
 _COLON_IND_RE = re.compile(r":(?:[ \t]|\Z)")
@@ -239,7 +243,7 @@ _SAFE_PLAIN_RE = re.compile(r"[A-Za-z0-9_/.(<=^$;\\+~][A-Za-z0-9_/.()<>=^$;\\+~\
 def _analyze(s: str) -> tuple[bool, bool, bool, bool]:
     """(block_plain_allowed, single_quoted_allowed, block_allowed, multiline) for non-empty s."""
     line_breaks = _BREAK_RE.search(s) is not None
-    special = _NONPRINT_RE.search(s) is not None
+    special = _nonprint_re().search(s) is not None
     tab = "\t" in s
     first = s[0]
     last = s[-1]
@@ -272,7 +276,9 @@ _DQ_NAMED = {
     "\x0c": "\\f", "\r": "\\r", "\x1b": "\\e", '"': '\\"', "\\": "\\\\", "\x85": "\\N",
     "\xa0": "\\_", "\u2028": "\\L", "\u2029": "\\P",
 }
-_DQ_ESCAPE_RE = re.compile('[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|["\\\\\u2028\u2029]')
+@functools.cache
+def _dq_escape_re() -> re.Pattern[str]:
+    return re.compile('[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|["\\\\\u2028\u2029]')
 
 
 def _dq_escape_char(c: str) -> str:
@@ -291,9 +297,9 @@ def _double_quoted(s: str) -> str:
     if s.startswith("\ufeff"):
         # The Go writer's BOM test looks at the start of the value for every character.
         return '"' + "".join(_dq_escape_char(c) for c in s) + '"'
-    if _DQ_ESCAPE_RE.search(s) is None:
+    if _dq_escape_re().search(s) is None:
         return '"' + s + '"'
-    return '"' + _DQ_ESCAPE_RE.sub(lambda m: _dq_escape_char(m.group()), s) + '"'
+    return '"' + _dq_escape_re().sub(lambda m: _dq_escape_char(m.group()), s) + '"'
 
 
 def _utf8_len(s: str) -> int:
