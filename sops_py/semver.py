@@ -4,6 +4,7 @@ sops' version.AIsNewerThanB): the file version check on load and the version bum
 from __future__ import annotations
 
 from .errors import FailedToCompareVersions, SopsError
+from .gotext import go_quote as go_quote  # re-exported
 from .metadata import Metadata
 from .version import SOPS_FORMAT_VERSION
 
@@ -14,24 +15,6 @@ _UINT64_MAX = 2**64 - 1
 
 class SemverError(ValueError):
     pass
-
-
-def go_quote(s: str) -> str:
-    """Go's %q for the strings that appear here (version strings, paths)."""
-    out = ['"']
-    for ch in s:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def _parse_uint(text: str) -> int:

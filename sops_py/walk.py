@@ -13,6 +13,7 @@ from typing import Any
 
 from .cipher import Cipher, CipherError, to_bytes
 from .errors import ErrorDecryptingTree, ErrorEncryptingTree
+from .gotext import go_type
 from .rules import Rule
 from .tree import Branch, Comment, Time
 
@@ -71,7 +72,7 @@ class _Walker:
             else:
                 raise ErrorDecryptingTree(
                     "Error decrypting tree: Error walking tree: Expected encrypted value as string, "
-                    f"but got {_go_type(value)}"
+                    f"but got {go_type(value)}"
                 )
             if (encrypted or not self.mac_only) and not isinstance(result, Comment):
                 self.hash.update(to_bytes(result))
@@ -128,7 +129,7 @@ class _Walker:
             if not isinstance(k, str):
                 raise ErrorEncryptingTree(
                     f"{_ENCRYPT_ERROR}Tree contains a non-string key "
-                    f"(type {_go_type(k)}): {k}. Only string keys are supported"
+                    f"(type {go_type(k)}): {k}. Only string keys are supported"
                 )
             if v is None:
                 if stack is not None:
@@ -144,18 +145,6 @@ class _Walker:
                 br[i] = (k, new)
             if stack is not None:
                 stack[-1] = []
-
-
-def _go_type(value: object) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float64"
-    if value is None:
-        return "<nil>"
-    return type(value).__name__
 
 
 def _run(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only: bool, decrypt: bool) -> str:

@@ -33,6 +33,7 @@ import click
 from click.core import iter_params_for_processing
 
 from ..errors import SopsError
+from ..gotext import go_quote as go_quote  # re-exported
 
 BOOL, BOOLT, STRING, INT, SLICE = "bool", "boolT", "string", "int", "slice"
 SYNTAX, RANGE = "invalid syntax", "value out of range"
@@ -126,29 +127,6 @@ def go_parse_int(s0: str, bits: int = 64) -> int:
     return -n if neg else n
 
 
-_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
-                  "\\": "\\\\", '"': '\\"'}
-
-
-def go_quote(s: str) -> str:
-    """strconv.Quote (``%q``); bytes kept by surrogateescape come out as ``\\xNN``."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch in _QUOTE_ESCAPES:
-            out.append(_QUOTE_ESCAPES[ch])
-        elif 0xDC80 <= o <= 0xDCFF:
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif ch.isprintable():
-            out.append(ch)
-        elif o < 0x80:
-            out.append(f"\\x{o:02x}")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _logrus_value(text: str) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 import pyrage  # type: ignore[import-untyped]
 
 from ..errors import SopsError
+from ..gotext import go_quote
 from . import KeyFailed, KeyNotApplicable
 
 SOPS_AGE_KEY = "SOPS_AGE_KEY"
@@ -69,32 +70,6 @@ _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006
 
 def _trim_space(s: str) -> str:
     return s.strip(_GO_SPACE)
-
-
-def _quote(s: str | bytes) -> str:
-    """Go's ``%q`` (strconv.Quote) of a string or byte slice."""
-    if isinstance(s, bytes):
-        s = s.decode("utf-8", "surrogateescape")
-    out = ['"']
-    for ch in s:
-        c = ord(ch)
-        if 0xDC80 <= c <= 0xDCFF:  # an undecodable byte
-            out.append(f"\\x{c - 0xDC00:02x}")
-        elif ch in '"\\':
-            out.append("\\" + ch)
-        elif ch.isprintable():
-            out.append(ch)
-        elif ch in "\a\b\f\n\r\t\v":
-            out.append({"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-                        "\v": "\\v"}[ch])
-        elif c < 0x20 or c == 0x7F:
-            out.append(f"\\x{c:02x}")
-        elif c < 0x10000:
-            out.append(f"\\u{c:04x}")
-        else:
-            out.append(f"\\U{c:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _errno_text(e: OSError) -> str:
@@ -339,7 +314,7 @@ def _dearmor(text: bytes) -> tuple[bytes, str | None]:
                 return bytes(out), "invalid armor: too much leading whitespace"
             continue
         if line != ARMOR_HEADER.encode():
-            return bytes(out), f"invalid armor: invalid first line: {_quote(line)}"
+            return bytes(out), f"invalid armor: invalid first line: {go_quote(line)}"
         break
     while True:
         line = get_line()
@@ -360,7 +335,7 @@ def _dearmor(text: bytes) -> tuple[bytes, str | None]:
             if line is None:
                 return bytes(out), "invalid armor: unexpected EOF"
             if line != ARMOR_FOOTER.encode():
-                return bytes(out), f"invalid armor: invalid closing line: {_quote(line)}"
+                return bytes(out), f"invalid armor: invalid closing line: {go_quote(line)}"
             out += chunk
             return bytes(out), drain()
         out += chunk
@@ -431,7 +406,7 @@ def _parse_header(r: _Reader) -> _Header:
             raise perr("file is empty")
         raise perr(f"failed to read intro: {err}")
     if line != _INTRO:
-        raise perr(f"unexpected intro: {_quote(line)}")
+        raise perr(f"unexpected intro: {go_quote(line)}")
     stanzas: list[_Stanza] = []
     while True:
         peek, err = r.peek(3)
@@ -443,14 +418,14 @@ def _parse_header(r: _Reader) -> _Header:
                 raise _GoError(f"failed to read header: failed to read header: {err}")
             prefix, args = _split_args(line)
             if prefix != "---" or len(args) != 1:
-                raise perr(f"malformed closing line: {_quote(line)}")
+                raise perr(f"malformed closing line: {go_quote(line)}")
             try:
                 mac = _format_decode(args[0])
                 mac_err = "<nil>" if len(mac) != 32 else ""
             except _GoError as e:
                 mac_err = str(e)
             if mac_err:
-                raise perr(f"malformed closing line {_quote(line)}: {mac_err}")
+                raise perr(f"malformed closing line {go_quote(line)}: {mac_err}")
             return _Header(stanzas, r.pos)
         stanzas.append(_read_stanza(r))
 
@@ -463,10 +438,10 @@ def _read_stanza(r: _Reader) -> _Stanza:
     if err is not None:
         raise ferr(f"failed to read line: {err}")
     if not line.startswith(b"->"):
-        raise ferr(f"malformed stanza opening line: {_quote(line)}")
+        raise ferr(f"malformed stanza opening line: {go_quote(line)}")
     prefix, args = _split_args(line)
     if prefix != "->" or len(args) < 1 or not all(_valid_arg(a) for a in args):
-        raise ferr(f"malformed stanza: {_quote(line)}")
+        raise ferr(f"malformed stanza: {go_quote(line)}")
     body = bytearray()
     while True:
         bline, err = r.read_line()
@@ -477,12 +452,12 @@ def _read_stanza(r: _Reader) -> _Stanza:
         except _GoError as e:
             if bline.startswith((b"---", b"->")):
                 raise ferr(
-                    f"malformed body line {_quote(bline)}: stanza ended without a short line\nnote: this "
+                    f"malformed body line {go_quote(bline)}: stanza ended without a short line\nnote: this "
                     "might be a file encrypted with an old beta version of age or rage; use age "
                     "v1.0.0-beta6 or rage to decrypt it") from None
-            raise ferr(f"parsing age header: malformed body line {_quote(bline)}: {e}") from None
+            raise ferr(f"parsing age header: malformed body line {go_quote(bline)}: {e}") from None
         if len(chunk) > _BYTES_PER_LINE:
-            raise ferr(f"parsing age header: malformed body line {_quote(bline)}: too long")
+            raise ferr(f"parsing age header: malformed body line {go_quote(bline)}: too long")
         body += chunk
         if len(chunk) < _BYTES_PER_LINE:
             return _Stanza(args[0], args[1:], bytes(body))
@@ -549,7 +524,7 @@ def _parse_recipient(s: str) -> Recipient:
         name = hrp.removeprefix("age1")
         if not _valid_plugin_name(name):
             raise _GoError("failed to parse input as age key from age plugin: "
-                           f"invalid plugin name: {_quote(name)}")
+                           f"invalid plugin name: {go_quote(name)}")
         return Recipient(s, "plugin", s)
     if s.startswith("age1"):
         _check_bech32_recipient(s, "age", 32, "invalid X25519 public key")
@@ -564,20 +539,20 @@ def _parse_recipient(s: str) -> Recipient:
             pyrage.ssh.Recipient.from_str(canonical)
         except Exception as e:  # noqa: BLE001 - pyrage's own validation (e.g. an invalid curve point)
             raise _GoError(f"failed to parse input as age-ssh public key: malformed SSH recipient: "
-                           f"{_quote(s)}: {e}") from None
+                           f"{go_quote(s)}: {e}") from None
         return Recipient(s, kind, canonical)
-    raise _GoError(f"failed to parse input, unknown recipient type: {_quote(s)}")
+    raise _GoError(f"failed to parse input, unknown recipient type: {go_quote(s)}")
 
 
 def _check_bech32_recipient(s: str, want_hrp: str, size: int, size_err: str) -> None:
     """age's ParseX25519Recipient / ParseHybridRecipient checks, with sops' prefix."""
-    prefix = f"failed to parse input as Bech32-encoded age public key: malformed recipient {_quote(s)}: "
+    prefix = f"failed to parse input as Bech32-encoded age public key: malformed recipient {go_quote(s)}: "
     try:
         hrp, key = _bech32_decode(s)
     except _GoError as e:
         raise _GoError(f"{prefix}{e}") from None
     if hrp != want_hrp:
-        raise _GoError(f"{prefix}invalid type {_quote(hrp)}")
+        raise _GoError(f"{prefix}invalid type {go_quote(hrp)}")
     if len(key) != size:
         raise _GoError(f"{prefix}{size_err}")
 
@@ -707,7 +682,7 @@ def _parse_ssh_public_blob(blob: bytes) -> str:
     elif algo in _SSH_OTHER_ALGOS:
         return algo
     elif algo in ("rsa-sha2-256", "rsa-sha2-512"):
-        raise _GoError(f"ssh: signature algorithm {_quote(algo)} isn't a key format; key is malformed "
+        raise _GoError(f"ssh: signature algorithm {go_quote(algo)} isn't a key format; key is malformed "
                        'and should be re-encoded with type "ssh-rsa"')
     else:
         raise _GoError(f"ssh: unknown key algorithm: {algo}")
@@ -778,12 +753,12 @@ def _parse_ssh_recipient(s: str) -> tuple[str, bytes]:
     try:
         algo, blob = _parse_authorized_key(s)
     except _GoError as e:
-        raise _GoError(f"malformed SSH recipient: {_quote(s)}: {e}") from None
+        raise _GoError(f"malformed SSH recipient: {go_quote(s)}: {e}") from None
     if algo == "ssh-rsa":
         if _ssh_blob_bits(blob) < 2048 - 7:  # rsa.PublicKey.Size() < 256 bytes
-            raise _GoError(f"malformed SSH recipient: {_quote(s)}: RSA key size is too small")
+            raise _GoError(f"malformed SSH recipient: {go_quote(s)}: RSA key size is too small")
     elif algo != "ssh-ed25519":
-        raise _GoError(f"unknown SSH recipient type: {_quote(algo)}")
+        raise _GoError(f"unknown SSH recipient type: {go_quote(algo)}")
     return algo, blob
 
 
@@ -1039,10 +1014,10 @@ class _EncryptedSSH(_Identity):
         if not match:
             return None
         try:
-            passphrase = self._prompt(f"Enter passphrase for {_quote(self.path)}:")
+            passphrase = self._prompt(f"Enter passphrase for {go_quote(self.path)}:")
         except _GoError as e:
             raise _GoError(f"failed to obtain passphrase: could not read passphrase for "
-                           f"{_quote(self.path)}: {e}") from None
+                           f"{go_quote(self.path)}: {e}") from None
         from cryptography.hazmat.primitives import serialization
 
         try:
@@ -1112,7 +1087,7 @@ def _parse_identity(s: str) -> _Identity:
             raise _GoError("not a plugin identity: <nil>")
         name = hrp.removeprefix("AGE-PLUGIN-").removesuffix("-").lower()
         if not _valid_plugin_name(name):
-            raise _GoError(f"invalid plugin name: {_quote(name)}")
+            raise _GoError(f"invalid plugin name: {go_quote(name)}")
         return _Unusable("plugin")
     if s.startswith("AGE-SECRET-KEY-PQ-1"):
         return _parse_secret_key(s, "AGE-SECRET-KEY-PQ-", "invalid MLKEM768-X25519 secret key")
@@ -1127,7 +1102,7 @@ def _parse_secret_key(s: str, want_hrp: str, size_err: str) -> _Identity:
     except _GoError as e:
         raise _GoError(f"malformed secret key: {e}") from None
     if hrp != want_hrp:
-        raise _GoError(f"malformed secret key: unknown type {_quote(hrp)}")
+        raise _GoError(f"malformed secret key: unknown type {go_quote(hrp)}")
     if len(key) != 32:
         raise _GoError(f"malformed secret key: {size_err}")
     if want_hrp == "AGE-SECRET-KEY-PQ-":
@@ -1191,7 +1166,7 @@ def _parse_identities_strict(data: bytes) -> list[_Identity]:
             if line.startswith(("AGE-SECRET-KEY-1", "AGE-SECRET-KEY-PQ-1")):
                 ids.append(_parse_identity(line))
             else:
-                raise _GoError(f"unknown identity type: {_quote(line)}")
+                raise _GoError(f"unknown identity type: {go_quote(line)}")
         except _GoError as e:
             raise _GoError(f"error at line {n}: {e}") from None
     if not ids:
@@ -1231,7 +1206,7 @@ def _ssh_identity_from_file(path: str, prompt: Prompt) -> _Identity:
     except _EncryptedSSHError:
         raise
     except _GoError as e:
-        raise _GoError(f"malformed SSH identity in {_quote(path)}: {e}") from None
+        raise _GoError(f"malformed SSH identity in {go_quote(path)}: {e}") from None
 
 
 class _PassphraseMissing(Exception):
@@ -1264,12 +1239,12 @@ def _read_public_key_file(private_path: str) -> bytes:
         with open(pub, "rb") as f:
             text = f.read()
     except OSError as e:
-        raise _EncryptedSSHError(f"failed to obtain public {_quote(pub)} key for {_quote(private_path)} "
+        raise _EncryptedSSHError(f"failed to obtain public {go_quote(pub)} key for {go_quote(private_path)} "
                                  f"SSH key: {_path_error('open', pub, e)}") from None
     try:
         _, blob = _parse_authorized_key(text.decode("utf-8", "surrogateescape"))
     except _GoError as e:
-        raise _EncryptedSSHError(f"failed to parse {_quote(pub)}: {e}") from None
+        raise _EncryptedSSHError(f"failed to parse {go_quote(pub)}: {e}") from None
     return blob
 
 
@@ -1299,7 +1274,7 @@ def _plain_ssh_identity(contents: bytes) -> _Identity:
         except Exception as e:  # noqa: BLE001
             raise _GoError(str(e)) from None
     if pem_type not in ("RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"):
-        raise _GoError(f"ssh: unsupported key type {_quote(pem_type)}")
+        raise _GoError(f"ssh: unsupported key type {go_quote(pem_type)}")
     try:
         key: Any = serialization.load_pem_private_key(contents, None)
     except Exception as e:  # noqa: BLE001 - x509 parse errors; the wording is cryptography's
@@ -1444,7 +1419,7 @@ def _run_cmd(command: str, env: Mapping[str, str], recipient: str) -> bytes:
     if os.sep not in exe and (os.altsep is None or os.altsep not in exe):
         found = shutil.which(exe, path=env.get("PATH", ""))
         if found is None:
-            raise _GoError(prefix + f"exec: {_quote(exe)}: executable file not found in $PATH")
+            raise _GoError(prefix + f"exec: {go_quote(exe)}: executable file not found in $PATH")
         exe = found
     try:
         proc = subprocess.run([exe, *args[1:]], env=child_env, stdin=subprocess.DEVNULL,

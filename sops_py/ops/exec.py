@@ -41,8 +41,9 @@ from types import FrameType
 from typing import Any
 
 from ..errors import SopsError
-from ..gofmt import format_upper_g
-from ..tree import Branch, Comment, Time
+from ..gotext import go_type
+from ..stores.flatten import val_to_string
+from ..tree import Branch, Comment
 
 log = logging.getLogger("sops_py")
 
@@ -91,43 +92,8 @@ def read_file(path: str) -> bytes:
 
 # ------------------------------------------------------------------ environment from a tree
 
-def _go_type(value: Any) -> str:
-    """Go's ``%T`` of a tree key that is not a string."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, Time):
-        return "time.Time"
-    return type(value).__name__
-
-
 def _text(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
-
-
-def val_to_string(value: Any) -> str:
-    """sops' ``stores.ValToString`` for a non-string leaf."""
-    if value is None:
-        return "<nil>"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(int(value))
-    if isinstance(value, float):
-        text = format_upper_g(value)
-        if "." not in text and "E" not in text and text not in ("NaN", "+Inf", "-Inf"):
-            text = f"{value:.1f}"
-        return text
-    if isinstance(value, Time):
-        return value.rfc3339()
-    return str(value)
 
 
 def env_entries(branch: Branch) -> EnvPairs:
@@ -140,7 +106,7 @@ def env_entries(branch: Branch) -> EnvPairs:
         if isinstance(key, Comment):
             continue
         if not isinstance(key, (str, bytes)):
-            raise SopsError(f"cannot use non-string keys in environment, got {_go_type(key)}")
+            raise SopsError(f"cannot use non-string keys in environment, got {go_type(key)}")
         name = _text(key)
         if b"=" in name:
             raise SopsError(f"cannot use keys with '=' in environment: {name.decode('utf-8', 'replace')}")

@@ -34,9 +34,10 @@ from ..errors import (
     InvalidSetFormat,
     SopsError,
 )
+from ..gotext import go_type
 from ..metadata import Metadata
 from ..stores import Store, has_sops_key
-from ..tree import Branch, Comment, Time
+from ..tree import Branch, Comment
 from .crypt import ALREADY_ENCRYPTED, load_encrypted, open_tree, seal
 
 __all__ = [
@@ -77,31 +78,6 @@ class KeyNotFound(SopsError):
 def _go_s(comp: str | int) -> str:
     """A path component through Go's ``%s`` (an int prints as ``%!s(int=N)``)."""
     return comp if isinstance(comp, str) else f"%!s(int={comp})"
-
-
-def _go_type(value: object) -> str:
-    """Go's ``%T`` of a decrypted tree value."""
-    if isinstance(value, Branch):
-        return "sops.TreeBranch"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if isinstance(value, Comment):
-        return "sops.Comment"
-    if isinstance(value, Time):
-        return "time.Time"
-    if isinstance(value, bool):
-        return "bool"
-    if type(value).__name__ == "GoUint64":
-        return "uint64"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, (str, bytes)):
-        return "string"
-    if value is None:
-        return "<nil>"
-    return type(value).__name__
 
 
 def _not_int_panic() -> GoPanic:
@@ -293,7 +269,7 @@ def _unset(node: Any, path: list[str | int]) -> Any:
                 raise GoPanic(f"runtime error: index out of range [{comp}]")
             node[comp] = _unset(node[comp], path[1:])
         return node
-    raise SopsError(f"Unsupported type: {_go_type(node)} for item '{_go_s(comp)}'")
+    raise SopsError(f"Unsupported type: {go_type(node)} for item '{_go_s(comp)}'")
 
 
 def unset_value(branch: Branch, path: list[str | int]) -> Branch:

@@ -23,8 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CouldNotReadInputFile, ErrorDumpingTree, MetadataNotFound, SopsError
+from ..gotext import go_type
 from ..metadata import Metadata
-from ..tree import Branch, Comment, Time
+from ..tree import Branch, Comment
 from .flatten import (
     SOPS_PREFIX,
     flatten_metadata,
@@ -37,27 +38,6 @@ from .flatten import (
 )
 
 __all__ = ["DotenvStore"]
-
-
-def _go_type(value: Any) -> str:
-    """Go's ``%T`` of a tree value."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, Time):
-        return "time.Time"
-    if isinstance(value, Branch):
-        return "sops.TreeBranch"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if isinstance(value, Comment):
-        return "sops.Comment"
-    return "string"
 
 
 class DotenvStore:
@@ -139,7 +119,7 @@ class DotenvStore:
     def emit_value(self, value: Any) -> bytes:
         if isinstance(value, (str, bytes)):
             return go_bytes(go_string(value))
-        raise ErrorDumpingTree(f"the dotenv store only supports emitting strings, got {_go_type(value)}")
+        raise ErrorDumpingTree(f"the dotenv store only supports emitting strings, got {go_type(value)}")
 
     # -------------------------------------------------------------------------------- checks
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import SopsError
 from ..gofmt import format_g, format_upper_g
+from ..gotext import go_quote as go_quote  # re-exported for the stores
 from ..metadata import CRYPT_RULES, KEY_FIELDS, Metadata, to_branch
 from ..metadata import load as load_metadata
 from ..tree import Branch, Comment, Time
@@ -60,32 +61,6 @@ SOPS_PREFIX = "sops_"
 
 _INT_MAX = (1 << 63) - 1
 _INT_MIN = -(1 << 63)
-_QUOTE_SHORT = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-
-
-def go_quote(s: str) -> str:
-    """Go's ``strconv.Quote`` (what ``%q`` prints) of a string; surrogate-escaped bytes print as ``\\xNN``."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif 0xDC80 <= o <= 0xDCFF:
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif 0x20 <= o < 0x7F or (o >= 0x80 and not 0xD800 <= o <= 0xDFFF and ch.isprintable()):
-            out.append(ch)
-        elif ch in _QUOTE_SHORT:
-            out.append(_QUOTE_SHORT[ch])
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        elif 0xD800 <= o <= 0xDFFF:
-            out.append("\\ufffd")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 # ------------------------------------------------------------------------------------------------

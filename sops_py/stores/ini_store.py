@@ -38,6 +38,7 @@ from typing import Any
 
 from ..errors import CouldNotReadInputFile, ErrorDumpingTree, MetadataNotFound, SopsError
 from ..gofmt import format_json_float
+from ..gotext import go_type
 from ..metadata import Metadata
 from ..tree import Branch, Comment, Time
 from .flatten import (
@@ -378,7 +379,7 @@ def _encode_tree(branches: list[Branch]) -> str:
             if isinstance(k, Comment):
                 continue
             if not isinstance(k, (str, bytes)):
-                raise _IniError(f"interface conversion: interface {{}} is {_go_type(k)}, not string")
+                raise _IniError(f"interface conversion: interface {{}} is {'nil' if k is None else go_type(k)}, not string")
             name = go_string(k)
             if not name:
                 raise _IniError(f"Error encoding section {go_sprint_s(k)}: empty section name")
@@ -397,25 +398,13 @@ def _encode_tree(branches: list[Branch]) -> str:
                         last_key.comment = kk.value
                     continue
                 if not isinstance(kk, (str, bytes)):
-                    raise _IniError(f"interface conversion: interface {{}} is {_go_type(kk)}, not string")
+                    raise _IniError(f"interface conversion: interface {{}} is {'nil' if kk is None else go_type(kk)}, not string")
                 value = go_string(vv) if isinstance(vv, (str, bytes)) else val_to_string(vv)
                 try:
                     last_key = section.new_key(go_string(kk), value)
                 except _IniError as e:
                     raise _IniError(f"Error encoding key: {e.message}") from None
     return _write(sections)
-
-
-def _go_type(value: Any) -> str:
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float64"
-    return type(value).__name__
 
 
 # ------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pyrage
 import pytest
 
 from sops_py.errors import SopsError
+from sops_py.gotext import go_quote
 from sops_py.keys import KeyFailed, KeyNotApplicable, age
 
 DATA_KEY = bytes(range(32))
@@ -138,8 +139,8 @@ def test_go_base64_offsets() -> None:
 
 
 def test_go_quote() -> None:
-    assert age._quote('a"b\\c\n\x01\x7f') == '"a\\"b\\\\c\\n\\x01\\x7f"'
-    assert age._quote(b"\xff\xc3\xa9") == '"\\xffé"'
+    assert go_quote('a"b\\c\n\x01\x7f') == '"a\\"b\\\\c\\n\\x01\\x7f"'
+    assert go_quote(b"\xff\xc3\xa9") == '"\\xffé"'
 
 
 # ---------------------------------------------------------------- recipients
