@@ -258,11 +258,14 @@ def check_fixpoint(docs: list[Branch], indent: int | None, expected: str) -> Non
 # ---- the unit-test corpus, replayed against sops -------------------------------------------------
 
 
-@pytest.mark.parametrize("name,docs,indent,oracle", CORPUS, ids=[case[0] for case in CORPUS])
+# cases no oracle can check (sops cannot be made to write those trees) are covered by the unit tests only
+ORACLE_CORPUS = [case for case in CORPUS if case[3] != "none"]
+ORACLE_VALUES = [case for case in VALUES if case[2] != "none"]  # strings: --extract prints them raw
+
+
+@pytest.mark.parametrize("name,docs,indent,oracle", ORACLE_CORPUS, ids=[case[0] for case in ORACLE_CORPUS])
 def test_corpus_matches_sops(name: str, docs: list[Branch], indent: int, oracle: str) -> None:
     expected = EXPECTED[name]
-    if oracle == "none":
-        pytest.skip("sops cannot be made to write this tree")
     if oracle == "direct":
         rc, out, err = sops_writes(docs, indent)
         assert rc == 0, err
@@ -286,10 +289,8 @@ def test_corpus_matches_sops(name: str, docs: list[Branch], indent: int, oracle:
         raise AssertionError(f"unknown oracle {oracle}")
 
 
-@pytest.mark.parametrize("name,value,oracle", VALUES, ids=[case[0] for case in VALUES])
+@pytest.mark.parametrize("name,value,oracle", ORACLE_VALUES, ids=[case[0] for case in ORACLE_VALUES])
 def test_value_corpus_matches_sops(name: str, value: Any, oracle: str) -> None:
-    if oracle == "none":
-        pytest.skip("sops --extract prints strings raw")
     for indent in (None, 2):  # yaml.Marshal ignores stores.yaml.indent
         rc, out, err = sops_writes([Branch([("v", value)])], indent, extract='["v"]')
         assert rc == 0, err
