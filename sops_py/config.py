@@ -7,11 +7,11 @@ Key descriptors from rules become ``KeyEntry`` values with an empty ``enc``; the
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SopsError
+from .goregexp import compile_go
 from .metadata import CRYPT_RULES, KeyEntry, check_crypt_rules
 from .tree import Branch, Comment
 
@@ -151,11 +151,11 @@ def match_creation_rule(config: Config, file_path: str) -> dict[str, Any] | None
         regex = rule.get("path_regex") or ""
         if not regex:
             return rule
-        try:
-            if re.search(str(regex), rel):
-                return rule
-        except re.error as e:
-            raise ConfigError(f"can not compile regexp: {e}") from None
+        compiled = compile_go(str(regex))  # path_regex is Go RE2, as in sops
+        if compiled is None:
+            raise ConfigError(f"can not compile regexp: error parsing regexp: {regex}")
+        if compiled.search(rel):
+            return rule
     raise ConfigError("error loading config: no matching creation rules found")
 
 

@@ -175,13 +175,23 @@ def _as_int(value: Any, name: str) -> int:
 
 
 def _as_bool(value: Any) -> bool:
+    """mapstructure's weak bool decoding, as sops 3.13 reads mac_only_encrypted."""
+    if value is None:
+        return False
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        return value.strip().lower() in ("1", "t", "true")
+        if value == "":
+            return False
+        if value in ("1", "t", "T", "TRUE", "true", "True"):
+            return True
+        if value in ("0", "f", "F", "FALSE", "false", "False"):
+            return False
+        raise SopsError(f"cannot parse 'mac_only_encrypted' as bool: strconv.ParseBool: parsing {value!r}: "
+                        "invalid syntax")
     if isinstance(value, (int, float)):
         return value != 0
-    return False
+    raise SopsError(f"'mac_only_encrypted' expected type 'bool', got {type(value).__name__}")
 
 
 def _load_key(kind: str, raw: Any) -> KeyEntry:
