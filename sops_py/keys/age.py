@@ -16,6 +16,7 @@ Secrets (identities, data keys, passphrases) never appear in a message, a log or
 
 from __future__ import annotations
 
+import abc
 import base64
 import errno
 import getpass
@@ -843,14 +844,15 @@ def _to_openssh_pem(key: Any) -> bytes:
 # ------------------------------------------------------------------ identities
 
 
-class _Identity:
+class _Identity(abc.ABC):
     """One private key. ``unwrap`` returns the payload, ``None`` for "not this key", or raises _GoError."""
 
     native = False
     needs_unsupported: str | None = None
 
+    @abc.abstractmethod
     def unwrap(self, hdr: _Header, data: bytes, armor_err: str | None) -> bytes | None:
-        raise NotImplementedError
+        """The file key's payload for this identity."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

@@ -37,6 +37,7 @@ from typing import Any, NoReturn
 
 from ..errors import CouldNotReadInputFile, ErrorDumpingTree, SopsError
 from ..gofmt import format_g, format_json_float
+from ..gotext import go_quote
 from ..metadata import Metadata, to_branch
 from ..tree import Branch, Comment, Time
 from . import split_nested_metadata
@@ -95,39 +96,13 @@ def _go_decode(data: bytes) -> str:
         return _INVALID_UTF8_SURROGATE.sub("\ufffd", data.decode("utf-8", "surrogateescape"))
 
 
-def _go_quote(s: str) -> str:
-    """strconv.Quote (what ``%#v`` prints for a string)."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif 0x20 <= o < 0x7F or (o >= 0x80 and not 0xD800 <= o <= 0xDFFF and ch.isprintable()):
-            out.append(ch)
-        elif ch in _QUOTE_SHORT:
-            out.append(_QUOTE_SHORT[ch])
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        elif 0xD800 <= o <= 0xDFFF:
-            out.append("\\ufffd")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_QUOTE_SHORT = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-
-
 def _quote_char(c: int) -> str:
     """encoding/json quoteChar: how a byte is shown in a syntax error."""
     if c == 0x27:
         return "'\\''"
     if c == 0x22:
         return "'\"'"
-    return "'" + _go_quote(chr(c))[1:-1] + "'"
+    return "'" + go_quote(chr(c))[1:-1] + "'"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -161,7 +136,7 @@ def _normalize_number(s: str) -> int | float:
             return v
     f = float(s)
     if math.isinf(f):
-        raise _GoError(f'strconv.ParseFloat: parsing {_go_quote(s)}: value out of range')
+        raise _GoError(f'strconv.ParseFloat: parsing {go_quote(s)}: value out of range')
     return f
 
 
@@ -569,12 +544,12 @@ def _go_sharp_v(tok: Any) -> str:
     if isinstance(tok, bool):
         return f"{'true' if tok else 'false'} of type bool"
     if isinstance(tok, str):
-        return f"{_go_quote(tok)} of type string"
+        return f"{go_quote(tok)} of type string"
     assert isinstance(tok, _Number)
     try:
         v = _normalize_number(tok.text)
     except _GoError:
-        return f"{_go_quote(tok.text)} of type json.Number"
+        return f"{go_quote(tok.text)} of type json.Number"
     if isinstance(v, int):
         return f"{v} of type int"
     return f"{format_g(v)} of type float64"
