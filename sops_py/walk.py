@@ -40,7 +40,7 @@ class _Walker:
             self.hash.update(MAC_ONLY_ENCRYPTED_INIT)
         self.comments = rule.uses_comments
 
-    def leaf(self, value: Any, path: list[str], matched: bool, stack: list[list[str]] | None) -> Any:
+    def leaf(self, value: Any, prefix: str, matched: bool, stack: list[list[str]] | None) -> Any:
         is_comment = isinstance(value, Comment)
         if type(value) is GoUint64:
             raise ErrorEncryptingTree(f"{_ENCRYPT_ERROR}Cannot walk value, unknown type: uint64")
@@ -48,7 +48,7 @@ class _Walker:
             encrypted = self.rule.encrypted(matched, stack, is_comment)
         else:
             encrypted = self.rule.encrypted(matched, None, is_comment)
-        aad = ":".join(path) + ":"
+        aad = prefix or ":"  # the keys joined by ":" plus ":" (a top-level comment: ":")
         if self.decrypt:
             if not encrypted:
                 result = value
@@ -89,20 +89,20 @@ class _Walker:
             )
         return out
 
-    def value(self, value: Any, path: list[str], matched: bool, stack: list[list[str]] | None) -> Any:
+    def value(self, value: Any, prefix: str, matched: bool, stack: list[list[str]] | None) -> Any:
         if isinstance(value, Branch):
-            self.branch(value, path, matched, stack)
+            self.branch(value, prefix, matched, stack)
             return value
         if isinstance(value, list):
-            self.seq(value, path, matched, stack)
+            self.seq(value, prefix, matched, stack)
             return value
         if value is None:
             return None
         if isinstance(value, (_LEAF_TYPES, Comment)):
-            return self.leaf(value, path, matched, stack)
+            return self.leaf(value, prefix, matched, stack)
         raise ErrorEncryptingTree(f"{_ENCRYPT_ERROR}Cannot walk value, unknown type: {type(value).__name__}")
 
-    def seq(self, seq: list[Any], path: list[str], matched: bool, stack: list[list[str]] | None) -> None:
+    def seq(self, seq: list[Any], prefix: str, matched: bool, stack: list[list[str]] | None) -> None:
         if stack is not None:
             stack = stack + [[]]
         for i, v in enumerate(seq):
@@ -111,11 +111,11 @@ class _Walker:
                 stack[-1].append(v.value)
             if v is not None:
                 # sops stores what the cipher returns: an encrypted (or empty) comment becomes a string item
-                seq[i] = self.value(v, path, matched, stack)
+                seq[i] = self.value(v, prefix, matched, stack)
             if not is_comment and stack is not None:
                 stack[-1] = []
 
-    def branch(self, br: Branch, path: list[str], matched: bool, stack: list[list[str]] | None) -> None:
+    def branch(self, br: Branch, prefix: str, matched: bool, stack: list[list[str]] | None) -> None:
         if stack is not None:
             stack = stack + [[]]
         rule = self.rule
@@ -123,7 +123,7 @@ class _Walker:
             if isinstance(k, Comment):
                 if stack is not None:
                     stack[-1].append(k.value)
-                out = self.leaf(k, path, matched, stack)
+                out = self.leaf(k, prefix, matched, stack)
                 br[i] = (out if isinstance(out, Comment) else Comment(out, k.inline), None)
                 continue
             if not isinstance(k, str):
@@ -136,11 +136,7 @@ class _Walker:
                     stack[-1] = []
                 continue
             child_matched = matched or rule.component_matches(k)
-            path.append(k)
-            try:
-                new = self.value(v, path, child_matched, stack)
-            finally:
-                path.pop()
+            new = self.value(v, prefix + k + ":", child_matched, stack)
             if new is not v:
                 br[i] = (k, new)
             if stack is not None:
@@ -151,7 +147,7 @@ def _run(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only: bool, dec
     w = _Walker(cipher, rule, mac_only, decrypt)
     stack: list[list[str]] | None = [] if w.comments else None
     for br in branches:
-        w.branch(br, [], False, stack)
+        w.branch(br, "", False, stack)
     return w.hash.hexdigest().upper()
 
 
