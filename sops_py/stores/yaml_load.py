@@ -330,7 +330,9 @@ def _breaks(text: str, a: int, b: int) -> int:
 
 
 def _line_start(text: str, i: int) -> int:
-    return max(text.rfind("\n", 0, i), text.rfind("\r", 0, i)) + 1
+    nl = text.rfind("\n", 0, i)
+    cr = text.rfind("\r", nl + 1, i)  # only within the current line: a text without CR is not rescanned
+    return max(nl, cr) + 1
 
 
 class _Rec:
