@@ -164,7 +164,7 @@ def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
     if not ring.has_key_services:
         raise SopsError(f"Could not generate data key: [{NO_KEY_SERVICES}]")
     if not md.key_groups:
-        raise SopsError("no key groups provided")
+        raise SopsError("Could not generate data key: [no key groups provided]")
     if len(md.key_groups) == 1:
         parts = [data_key]
     else:
@@ -173,11 +173,12 @@ def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
         try:
             parts = shamir.split(data_key, len(md.key_groups), md.shamir_threshold, rand)
         except SopsError as e:
-            raise SopsError(f"could not split data key into parts for Shamir: {e}") from None
+            raise SopsError(f"Could not generate data key: [could not split data key into parts for Shamir: {e}]") \
+                from None
     errors: list[str] = []
     for group, part in zip(md.key_groups, parts, strict=True):
         if not group:
-            raise SopsError("empty key group provided")
+            raise SopsError("Could not generate data key: [empty key group provided]")  # as sops' encrypt
         for entry in group:
             try:
                 ring.wrap(entry, part)
