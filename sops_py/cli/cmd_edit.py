@@ -10,17 +10,15 @@ import click
 
 from ..config import match_creation_rule, rule_to_creation_rule
 from ..datakey import parse_decryption_order
-from ..errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters, NoFileSpecified
+from ..errors import NoFileSpecified
 from ..ops.crypt import EncryptSettings
 from ..ops.edit import EditIO, edit_file
 from . import options as o
-from .context import Env, encrypt_settings, input_store, key_ring, output_store
+from .context import Env, encrypt_settings, input_store, key_ring, legacy_target, output_store
 from .urfave import UrfaveCommand
 
 SHOW_MASTER_KEYS = o.opt("--show-master-keys", "-s", is_flag=True,
                          help="display master encryption keys in the file during editing")
-_KEY_CHANGE_FLAGS = tuple(f"{op}_{k}" for op in ("add", "rm")
-                          for k in ("kms", "pgp", "gcp_kms", "hckms", "hc_vault_transit", "azure_kv", "age"))
 
 
 def run(env: Env, path: str, name_path: str, opts: Mapping[str, Any], io: EditIO | None = None) -> None:
@@ -39,15 +37,7 @@ def run(env: Env, path: str, name_path: str, opts: Mapping[str, Any], io: EditIO
 
 def edit(env: Env, file: str, opts: Mapping[str, Any]) -> None:
     """The legacy form's edit mode (opts: the global flags)."""
-    if opts.get("in_place") and opts.get("output"):
-        raise ConflictingParameters("Error: cannot operate on both --output and --in-place")
-    path = os.path.abspath(file)
-    if not os.path.exists(path) and any(opts.get(name) for name in _KEY_CHANGE_FLAGS):
-        raise CannotChangeKeysFromNonExistentFile(
-            f'Error: cannot add or remove keys on non-existent file "{path}", use `--kms` and `--pgp` instead.'
-        )
-    override = opts.get("filename_override")
-    name_path = os.path.abspath(override) if override else path
+    path, name_path = legacy_target(file, opts, "use `--kms` and `--pgp` instead.")
     # sops loads the creation rule up front in the legacy form, even for an existing file
     conf = env.config()
     if conf is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,16 +10,13 @@ import click
 from .. import keyspec
 from ..config import parse_key_field
 from ..datakey import parse_decryption_order
-from ..errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters
 from ..metadata import KeyEntry
 from ..ops.files import read_input
 from ..ops.rekey import rotate_data
 from . import options as o
-from .context import Env, input_store, key_ring, output_store
+from .context import Env, input_store, key_ring, legacy_target, output_store
 from .crypt_actions import write_result
 from .urfave import UrfaveCommand
-
-KEY_KINDS = ("kms", "pgp", "gcp_kms", "hckms", "azure_kv", "hc_vault_transit", "age")
 
 
 def master_keys(opts: Mapping[str, Any], prefix: str) -> list[KeyEntry]:
@@ -41,17 +37,8 @@ def rotate(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
 
     if file is None:
         raise NoFileSpecified("Error: no file specified")
-    if opts.get("in_place") and opts.get("output"):
-        raise ConflictingParameters("Error: cannot operate on both --output and --in-place")
-    abs_path = os.path.abspath(file)
-    changes_keys = any(opts.get(f"{p}_{k}") for p in ("add", "rm") for k in KEY_KINDS)
-    if not os.path.exists(abs_path) and changes_keys:
-        raise CannotChangeKeysFromNonExistentFile(
-            f'Error: cannot add or remove keys on non-existent file "{abs_path}", use the `edit` subcommand '
-            "instead.")
-    path = abs_path  # sops' rotate reads the file without checking it first: a missing one is exit 2
-    override = opts.get("filename_override")
-    name_path = os.path.abspath(override) if override else path
+    # sops' rotate then reads the file without checking it first: a missing one is exit 2
+    path, name_path = legacy_target(file, opts, "use the `edit` subcommand instead.")
     in_store = input_store(env, opts.get("input_type"), name_path)
     out_store = output_store(env, opts.get("output_type"), name_path)
     order = parse_decryption_order(opts.get("decryption_order"))

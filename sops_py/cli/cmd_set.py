@@ -18,8 +18,6 @@ import click
 
 from ..datakey import KeyRing, parse_decryption_order
 from ..errors import (
-    CannotChangeKeysFromNonExistentFile,
-    ConflictingParameters,
     CouldNotReadInputFile,
     NoFileSpecified,
     SopsError,
@@ -34,15 +32,13 @@ from ..ops.set_unset import (
     unset_file,
 )
 from . import options as o
-from .context import Env, input_store, output_store
+from .context import Env, input_store, legacy_target, output_store
 from .urfave import UrfaveCommand, reorder_args
 
 __all__ = ["UrfaveCommand", "reorder_args", "set_cmd", "unset_cmd", "set_legacy"]
 
 log = logging.getLogger("sops_py")
 
-KEY_CHANGE_FLAGS = tuple(f"{op}_{k}" for op in ("add", "rm")
-                         for k in ("kms", "pgp", "gcp_kms", "hckms", "hc_vault_transit", "azure_kv", "age"))
 
 
 def go_os_error(op: str, path: str, e: OSError) -> str:
@@ -161,15 +157,7 @@ def unset_command(env: Env, args: Sequence[str], opts: Mapping[str, Any]) -> Non
 
 def set_legacy(env: Env, file: str, opts: Mapping[str, Any]) -> None:
     """The legacy ``sops --set '<path> <json>' FILE``: always written in place; --idempotent does not exist."""
-    if opts.get("in_place") and opts.get("output"):
-        raise ConflictingParameters("Error: cannot operate on both --output and --in-place")
-    path = os.path.abspath(file)
-    if not os.path.exists(path) and any(opts.get(name) for name in KEY_CHANGE_FLAGS):
-        raise CannotChangeKeysFromNonExistentFile(
-            f'Error: cannot add or remove keys on non-existent file "{path}", use `--kms` and `--pgp` instead.'
-        )
-    override = opts.get("filename_override")
-    name_path = os.path.abspath(override) if override else path
+    path, name_path = legacy_target(file, opts, "use `--kms` and `--pgp` instead.")
     env.config()  # sops loads the config in --set mode: a broken .sops.yaml is an error
     in_store = input_store(env, opts.get("input_type"), name_path)
     out_store = output_store(env, opts.get("output_type"), name_path)

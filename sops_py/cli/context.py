@@ -22,7 +22,7 @@ from ..config import (
     rule_to_creation_rule,
 )
 from ..datakey import KeyRing
-from ..errors import ConflictingParameters, SopsError
+from ..errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters, SopsError
 from ..metadata import CRYPT_RULES, KeyEntry
 from ..ops.crypt import EncryptSettings
 from ..stores import FORMATS, Store, format_for_path, get_store
@@ -137,3 +137,21 @@ def key_groups_from_flags(opts: Mapping[str, Any], kms_context: dict[str, str]) 
              + keyspec.vault_keys(parse_key_field(opts.get("hc_vault_transit"), "hc_vault_transit"))
              + keyspec.age_keys([str(opts["age"])] if opts.get("age") else []))
     return [group]
+
+
+KEY_CHANGE_FLAGS = tuple(f"{op}_{k}" for op in ("add", "rm")
+                         for k in ("kms", "pgp", "gcp_kms", "hckms", "hc_vault_transit", "azure_kv", "age"))
+
+
+def legacy_target(file: str, opts: Mapping[str, Any], instead: str) -> tuple[str, str]:
+    """The checks sops' legacy form makes before a mode runs, and (absolute path, path that picks the
+    stores and creation rule): --in-place with --output is exit 8; --add-*/--rm-* on a missing file is
+    exit 49 (``instead`` names what to use)."""
+    if opts.get("in_place") and opts.get("output"):
+        raise ConflictingParameters("Error: cannot operate on both --output and --in-place")
+    path = os.path.abspath(file)
+    if not os.path.exists(path) and any(opts.get(name) for name in KEY_CHANGE_FLAGS):
+        raise CannotChangeKeysFromNonExistentFile(
+            f'Error: cannot add or remove keys on non-existent file "{path}", {instead}')
+    override = opts.get("filename_override")
+    return path, os.path.abspath(override) if override else path

@@ -37,10 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CouldNotReadInputFile, ErrorDumpingTree, MetadataNotFound, SopsError
-from ..gofmt import format_json_float
 from ..gotext import go_type
 from ..metadata import Metadata
-from ..tree import Branch, Comment, Time
+from ..tree import Branch, Comment
 from .flatten import (
     flatten_metadata,
     go_bytes,
@@ -50,7 +49,7 @@ from .flatten import (
     unflatten_metadata,
     val_to_string,
 )
-from .json_store import go_json_quote
+from .json_store import JSONEncodeError, go_json_quote, json_scalar
 
 __all__ = ["INIStore", "go_is_space", "go_trim_space"]
 
@@ -411,28 +410,8 @@ def _encode_tree(branches: list[Branch]) -> str:
 # EmitValue: Go json.Marshal (compact)
 
 
-class _MarshalError(Exception):
-    pass
-
-
 def _json_marshal(v: Any) -> str:
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, (str, bytes)):
-        return go_json_quote(v)
-    if isinstance(v, int):
-        return str(int(v))
-    if isinstance(v, float):
-        try:
-            return format_json_float(v)
-        except ValueError as e:
-            raise _MarshalError(str(e)) from None
-    if isinstance(v, Time):
-        return go_json_quote(v.text)
+    """Go ``json.Marshal`` (compact) of a tree value, sops' INI EmitValue."""
     if isinstance(v, Comment):
         return '{"Value":' + go_json_quote(v.value) + "}"
     if isinstance(v, Branch):
@@ -442,7 +421,7 @@ def _json_marshal(v: Any) -> str:
         ) + "]"
     if isinstance(v, list):
         return "[" + ",".join(_json_marshal(x) for x in v) + "]"
-    raise _MarshalError(f"json: unsupported type: {type(v).__name__}")
+    return json_scalar(v)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -521,5 +500,5 @@ class INIStore:
     def emit_value(self, value: Any) -> bytes:
         try:
             return _json_marshal(value).encode("utf-8")
-        except _MarshalError as e:
-            raise ErrorDumpingTree(str(e)) from None
+        except JSONEncodeError as e:
+            raise ErrorDumpingTree(e.message) from None

@@ -583,13 +583,17 @@ def go_json_quote(s: str | bytes) -> str:
     return '"' + _NEEDS_ESCAPE.sub(_escape_match, s) + '"'
 
 
-class _EncodeError(Exception):
+class JSONEncodeError(Exception):
+    """A value Go's encoding/json cannot write; the message is Go's."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-def _scalar(v: Any) -> str:
+
+def json_scalar(v: Any) -> str:
+    """Go ``json.Marshal`` of a leaf (null, bool, number, string, time); raises JSONEncodeError."""
     if v is None:
         return "null"
     if v is True:
@@ -604,10 +608,10 @@ def _scalar(v: Any) -> str:
         try:
             return format_json_float(v)
         except ValueError as e:
-            raise _EncodeError(str(e)) from None
+            raise JSONEncodeError(str(e)) from None
     if isinstance(v, Time):
         return go_json_quote(v.text)
-    raise _EncodeError(f"json: unsupported type: {type(v).__name__}")
+    raise JSONEncodeError(f"json: unsupported type: {type(v).__name__}")
 
 
 def _indent_string(indent: int | None) -> str:
@@ -636,7 +640,7 @@ class _Emitter:
         elif isinstance(v, list):
             self.array(v, depth)
         else:
-            self.out.append(_scalar(v))
+            self.out.append(json_scalar(v))
 
     def branch(self, br: Branch, depth: int) -> None:
         out = self.out
@@ -649,14 +653,14 @@ class _Emitter:
             if isinstance(k, (str, bytes)):
                 key = go_json_quote(k)
             else:
-                raise _EncodeError(f"Error encoding key: unsupported key type {type(k).__name__}")
+                raise JSONEncodeError(f"Error encoding key: unsupported key type {type(k).__name__}")
             out.append(sep)
             out.append(key)
             out.append(": ")
             try:
                 self.value(v, depth + 1)
-            except _EncodeError as e:
-                raise _EncodeError(f"Error encoding value : {e.message}") from None
+            except JSONEncodeError as e:
+                raise JSONEncodeError(f"Error encoding value : {e.message}") from None
             sep = "," + inner
         if len(out) == start:
             out.append("{}")
@@ -684,15 +688,15 @@ class _Emitter:
 
 
 def _encode(v: Any, indent: int | None) -> str:
-    """encodeValue + reindentJSON; raises _EncodeError with sops' message."""
+    """encodeValue + reindentJSON; raises JSONEncodeError with sops' message."""
     bad_indent = indent is not None and indent < -1
     em = _Emitter("" if bad_indent else _indent_string(indent))
     try:
         em.value(v, 0)
     except RecursionError:
-        raise _EncodeError("json: nesting too deep to encode") from None
+        raise JSONEncodeError("json: nesting too deep to encode") from None
     if bad_indent:  # Go encodes before it checks the indent, so an encoding error wins
-        raise _EncodeError(_INDENT_ERROR)
+        raise JSONEncodeError(_INDENT_ERROR)
     return em.text()
 
 
@@ -742,7 +746,7 @@ class JSONStore:
             raise ErrorDumpingTree("Error marshaling to json: no document to write")
         try:
             text = _encode(branches[0], self.indent)
-        except _EncodeError as e:
+        except JSONEncodeError as e:
             raise ErrorDumpingTree(f"Error marshaling to json: {e.message}") from None
         return _to_bytes(text + "\n")
 
@@ -764,7 +768,7 @@ class JSONStore:
     def emit_value(self, value: Any) -> bytes:
         try:
             return _to_bytes(_encode(value, self.indent))
-        except _EncodeError as e:
+        except JSONEncodeError as e:
             raise ErrorDumpingTree(e.message) from None
 
 
