@@ -63,7 +63,8 @@ from yaml import tokens as tk
 
 from ..errors import CouldNotReadInputFile
 from ..tree import Branch, Comment
-from .yaml_resolve import MERGE, ScalarDecodeError, resolve_plain, resolve_tagged
+from .yaml_lines import load_yaml as load_yaml  # the public entry, re-exported for its old home
+from .yaml_resolve import MERGE, RESOLVE_FIRST, ScalarDecodeError, resolve_plain, resolve_tagged
 
 # ---------------------------------------------------------------------------------------- nodes
 
@@ -136,7 +137,6 @@ def _empty_scalar(line_no: int, tag: str | None = None) -> _Node:
 
 # ------------------------------------------------------------------------------ the fast path
 
-_RESOLVE_FIRST = frozenset("0123456789+-.~nNtTfF")  # plain scalars that may not be strings
 
 
 def _copy(v: Any) -> Any:
@@ -169,7 +169,7 @@ def _fast(text: str) -> list[Branch] | None:
     top: Any = None
     first = True
     nokey = _NOKEY
-    special = _RESOLVE_FIRST
+    special = RESOLVE_FIRST
     loader = yaml.CLoader(text)
     get = loader.get_event
     try:
@@ -733,7 +733,7 @@ class _Parser:
             if value != MERGE:
                 n = _Node(SCALAR, tok.start_mark.line + 1)
                 n.raw = value
-                n.value = value if value and value[0] not in _RESOLVE_FIRST else resolve_plain(value)
+                n.value = value if value and value[0] not in RESOLVE_FIRST else resolve_plain(value)
                 if self.head or self.line or self.foot:
                     self.take(n)
                 else:
@@ -780,7 +780,7 @@ class _Parser:
             if tag is None and not tok.style and value != MERGE:
                 n = _Node(SCALAR, start_line)
                 n.raw = value
-                n.value = value if value and value[0] not in _RESOLVE_FIRST else resolve_plain(value)
+                n.value = value if value and value[0] not in RESOLVE_FIRST else resolve_plain(value)
             else:
                 n = _scalar_node(value, tok.style, tag, start_line)
             if self.head or self.line or self.foot:
@@ -1329,16 +1329,9 @@ def _untab(text: str, err: Any) -> tuple[str, tuple[int, int]] | None:
     return text[:ls] + text[ls:j].replace("\t", " ") + text[j:], (ls, j)
 
 
-def load_yaml(data: bytes) -> list[Branch]:
-    """Parse YAML bytes into one Branch per document, as sops' YAML store does."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CouldNotReadInputFile("yaml: invalid leading UTF-8 octet") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not data:
-        return []
+def load_reference(text: str) -> list[Branch]:
+    """The full loader: one Branch per document of decoded, BOM-less, non-empty text. ``load_yaml``
+    (in ``yaml_lines``) tries the line scanner first and comes here for everything else."""
     # the loaders allocate many long-lived objects: the cyclic GC would rescan them over and over
     gc_was_enabled = gc.isenabled()
     gc.disable()

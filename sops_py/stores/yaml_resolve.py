@@ -28,6 +28,7 @@ for _v, _words in (
     for _w in _words:
         _MAP[_w] = _v
 MERGE = "<<"
+RESOLVE_FIRST = frozenset("0123456789+-.~nNtTfF")  # a plain scalar starting otherwise is a string
 
 _YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _GO_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")

@@ -9,7 +9,7 @@ from ..metadata import Metadata, to_branch
 from ..tree import Branch
 from . import split_nested_metadata
 from .yaml_emit import emit_documents, emit_value
-from .yaml_load import load_yaml
+from .yaml_lines import load_yaml
 
 INDENT_DEFAULT = 4
 

@@ -1,0 +1,371 @@
+"""A line scanner for the block-style YAML nearly every sops file uses, without PyYAML.
+
+Files written by sops (and most hand-written ones) are block mappings and sequences, one entry per
+line, with plain, quoted and literal block scalars and full-line comments. For such text this
+scanner builds the same tree as the full loader (``yaml_load``, a port of yaml.v3's comment
+placement on libyaml tokens) several times faster, and without importing PyYAML at all. It returns
+None for anything it does not vouch for, and the full loader then runs: flow collections (other
+than ``[]`` and ``{}``), anchors, aliases, tags, merge keys, duplicate keys, multi-line flow or
+plain scalars, folded scalars, several documents, tabs, carriage returns, non-printable characters,
+comments at a column no open block has, and every error. ``tests/property/test_yaml_lines.py``
+checks it against the full loader on generated documents.
+
+Comment placement, as yaml.v3 + sops place full-line comments (see ``yaml_load``): the comments
+before a line go into the block that line continues (or opens). Where the line closes blocks, only
+comments at the line's own column are taken (they go to the same place); yaml.v3 spreads others
+over the closing blocks by rules the full loader implements. A comment after a value is an inline
+comment placed before its entry; one after ``key:`` is a plain comment before the entry.
+"""
+
+from __future__ import annotations
+
+from ..errors import CouldNotReadInputFile
+from ..tree import Branch, Comment
+from .yaml_resolve import RESOLVE_FIRST, resolve_plain
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# plain scalars may not start with these (flow, anchors, tags, quotes, block scalars, reserved)
+_NOT_PLAIN_FIRST = frozenset("#&*!|>'\"%@`,[]{}")
+_MAX_KEY = 1000  # yaml.v3 refuses simple keys over 1024 characters; leave those to the full loader
+_ESCAPES = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+    "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
+    "L": "\u2028", "P": "\u2029",
+}
+_HEX_LEN = {"x": 2, "u": 4, "U": 8}
+
+
+class _Bail(Exception):
+    """The text is not in the scanner's subset: the full loader takes it."""
+
+
+def _resolve(s: str) -> Any:
+    return s if s[0] not in RESOLVE_FIRST else resolve_plain(s)
+
+
+def _unescape(body: str) -> str:
+    """The value of a double-quoted scalar's text (between the quotes) that holds a backslash."""
+    out: list[str] = []
+    i = 0
+    n = len(body)
+    while i < n:
+        j = body.find("\\", i)
+        if j < 0:
+            out.append(body[i:])
+            break
+        out.append(body[i:j])
+        c = body[j + 1:j + 2]
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+            i = j + 2
+        elif c in _HEX_LEN:
+            digits = body[j + 2:j + 2 + _HEX_LEN[c]]
+            if len(digits) != _HEX_LEN[c] or not all(d in "0123456789abcdefABCDEF" for d in digits):
+                raise _Bail
+            code = int(digits, 16)
+            if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+                raise _Bail
+            out.append(chr(code))
+            i = j + 2 + len(digits)
+        else:
+            raise _Bail
+    return "".join(out)
+
+
+def _quoted(s: str) -> tuple[str, str]:
+    """A quoted scalar at the start of ``s``: (value, what follows the closing quote)."""
+    if s[0] == "'":
+        pos = 1
+        while True:
+            k = s.find("'", pos)
+            if k < 0:
+                raise _Bail  # continues on the next line
+            if s[k + 1:k + 2] == "'":
+                pos = k + 2
+                continue
+            return s[1:k].replace("''", "'"), s[k + 1:]
+    k = s.find('"', 1)
+    if k < 0:
+        raise _Bail
+    if "\\" not in s[1:k]:
+        return s[1:k], s[k + 1:]
+    pos = 1
+    while True:
+        k = s.find('"', pos)
+        if k < 0:
+            raise _Bail
+        backslashes = 0
+        while s[k - 1 - backslashes] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return _unescape(s[1:k]), s[k + 1:]
+        pos = k + 1
+
+
+def _trailing_comment(rest: str) -> str | None:
+    """What follows a scalar on its line: None for nothing, else the inline comment's text."""
+    if not rest or rest.isspace():
+        return None
+    stripped = rest.lstrip(" ")
+    if stripped[0] == "#" and len(stripped) < len(rest):
+        return stripped[1:]
+    raise _Bail
+
+
+def _scalar(s: str) -> tuple[Any, str | None]:
+    """A scalar value written on one line (``s`` starts at its first character): (value, inline
+    comment or None). Block scalar headers and empty values are the caller's business."""
+    c = s[0]
+    if c == '"' or c == "'":
+        value, rest = _quoted(s)
+        return value, _trailing_comment(rest)
+    if c in _NOT_PLAIN_FIRST:
+        if (c == "[" or c == "{") and s.rstrip(" ") in ("[]", "{}"):
+            return ([] if c == "[" else Branch()), None
+        raise _Bail
+    if (c == "-" or c == "?" or c == ":") and (len(s) == 1 or s[1] == " "):
+        raise _Bail
+    comment = None
+    k = s.find(" #")
+    if k >= 0:
+        comment = s[k + 2:]
+        s = s[:k]
+    s = s.rstrip(" ")
+    if ": " in s or s.endswith(":"):
+        raise _Bail  # a mapping where yaml.v3 reports an error
+    return _resolve(s), comment
+
+
+def _key(s: str) -> tuple[str, int]:
+    """The raw text of a plain key at the start of ``s`` and where its value starts, or ("", -1)
+    when ``s`` is not ``key:`` / ``key: ...``."""
+    k = s.find(": ")
+    if k < 0:
+        if not s.endswith(":"):
+            return "", -1
+        k = len(s) - 1
+    raw = s[:k].rstrip(" ")
+    if not raw or k > _MAX_KEY:
+        return "", -1
+    c = raw[0]
+    if c in _NOT_PLAIN_FIRST or (c == "-" or c == "?" or c == ":") and (len(raw) == 1 or raw[1] == " "):
+        return "", -1
+    if " #" in raw:
+        return "", -1
+    return raw, k + 1
+
+
+def _block(lines: list[str], i: int, parent: int, header: str) -> tuple[str, int]:
+    """A literal block scalar whose header (``|``, ``|-``, ``|+``) ends line ``i - 1``; ``parent``
+    is the indentation its content must exceed. Returns (value, index of the next line)."""
+    chomp = header[1:].rstrip(" ")
+    if chomp not in ("", "-", "+"):
+        raise _Bail  # indentation indicators, header comments
+    n = len(lines)
+    j = i
+    while j < n and not lines[j]:
+        j += 1
+    if j == n:
+        raise _Bail
+    first = lines[j]
+    indent = len(first) - len(first.lstrip(" "))
+    if indent <= parent or indent == len(first):
+        raise _Bail  # empty block scalar, or a line of spaces
+    pad = " " * indent
+    body: list[str] = [""] * (j - i)
+    last = j  # index after the last non-empty content line
+    while j < n:
+        line = lines[j]
+        if not line:
+            body.append("")
+        elif line.startswith(pad):
+            if line.isspace():
+                raise _Bail
+            body.append(line[indent:])
+            last = j + 1
+        elif line.isspace():
+            raise _Bail  # spaces-only lines: their own rules
+        else:
+            break
+        j += 1
+    trailing = j - last
+    if trailing:
+        del body[len(body) - trailing:]
+    value = "\n".join(body)
+    if chomp == "":
+        value += "\n"
+    elif chomp == "+":
+        value += "\n" * (1 + trailing)
+    return value, j
+
+
+def load_yaml(data: bytes) -> list[Branch]:
+    """Parse YAML bytes into one Branch per document, as sops' YAML store does."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CouldNotReadInputFile("yaml: invalid leading UTF-8 octet") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not data:
+        return []
+    branches = scan(text)
+    if branches is not None:
+        return branches
+    from .yaml_load import load_reference
+
+    return load_reference(text)
+
+
+def scan(text: str) -> list[Branch] | None:
+    """The one-document tree of ``text``, or None when the full loader must read it."""
+    if not text.endswith("\n") or "\t" in text or "\r" in text:
+        return None
+    if not text.replace("\n", " ").isprintable():
+        return None  # control characters, NEL, LS, PS, BOMs, non-breaking spaces...
+    lines = text.split("\n")
+    lines.pop()
+    try:
+        return [_scan(lines)]
+    except _Bail:
+        return None
+
+
+def _scan(lines: list[str]) -> Branch:
+    top = Branch()
+    # open blocks, outermost first: [indent, container, is_mapping, keys seen (mappings)]
+    stack: list[list[Any]] = [[0, top, True, set()]]
+    comments: list[tuple[int, str]] = []
+    # an entry whose value starts on a later line: (block, key or None for an item, key's comment)
+    pending: tuple[list[Any], Any, str | None] | None = None
+    n = len(lines)
+    i = 0
+    content = False
+    while True:
+        if i < n:
+            line = lines[i]
+            i += 1
+            s = line.lstrip(" ")
+            if not s:
+                continue
+            indent = len(line) - len(s)
+            if s[0] == "#":
+                comments.append((indent, s[1:]))
+                continue
+            if indent == 0 and (s.startswith("---") or s.startswith("...") or s[0] == "%"):
+                raise _Bail  # document markers and directives
+            item = s[0] == "-" and (len(s) == 1 or s[1] == " ")
+        elif not content:
+            raise _Bail  # no content at all: the full loader knows what sops makes of that
+        else:
+            indent, s, item = 0, "", False
+        content = True
+
+        opened = False
+        if pending is not None:
+            block, key, key_comment = pending
+            pending = None
+            base = block[0]
+            value: Any = None
+            if indent > base or indent == base and item and block[2] and s:
+                opened = True
+                value = [] if item else Branch()
+                stack.append([indent, value, not item, None if item else set()])
+            if key_comment is not None:
+                block[1].append((Comment(key_comment), None) if block[2] else Comment(key_comment))
+            block[1].append((key, value) if block[2] else value)
+
+        # the block this line continues; the ones above it close here
+        t = len(stack) - 1
+        if not s:
+            t = 0  # the end of the text closes every block
+        elif not opened:
+            while True:
+                frame = stack[t]
+                if frame[0] < indent:
+                    raise _Bail  # a column no open block has
+                if frame[0] == indent:
+                    if frame[2] != item:
+                        break
+                    if frame[2]:
+                        raise _Bail  # an item at a mapping's column (not right after its key)
+                    # a key at an indentless sequence's column ends it; its mapping continues
+                t -= 1
+                if t < 0:
+                    raise _Bail
+        if comments:
+            # where blocks close, yaml.v3 spreads comments over them by rules of its own: only
+            # comments at the new line's column (that all go to the block it continues) are kept
+            closing = t < len(stack) - 1
+            frame = stack[t]
+            for col, txt in comments:
+                if col < indent or closing and col != indent:
+                    raise _Bail
+                frame[1].append((Comment(txt), None) if frame[2] else Comment(txt))
+            comments.clear()
+        if not s:
+            return top
+        del stack[t + 1:]
+
+        frame = stack[t]
+        if item:
+            rest = s[1:].lstrip(" ")
+            while rest[:1] == "-" and (len(rest) == 1 or rest[1] == " "):
+                # a sequence opening on its parent item's line (``- - a``)
+                indent += len(s) - len(rest)
+                child: Any = []
+                frame[1].append(child)
+                frame = [indent, child, False, None]
+                stack.append(frame)
+                s = rest
+                rest = s[1:].lstrip(" ")
+            if not rest:
+                pending = (frame, None, None)
+                continue
+            if rest[0] == "#":
+                raise _Bail
+            raw, vpos = _key(rest)
+            if vpos < 0:
+                if rest[0] == "|":
+                    value, i = _block(lines, i, indent, rest)
+                    frame[1].append(value)
+                    continue
+                value, comment = _scalar(rest)
+                if comment is not None:
+                    frame[1].append(Comment(comment, True))
+                frame[1].append(value)
+                continue
+            # an item that is a mapping: its first key sits on the item's line
+            indent += len(s) - len(rest)
+            child = Branch()
+            frame[1].append(child)
+            frame = [indent, child, True, set()]
+            stack.append(frame)
+            s = rest
+        else:
+            raw, vpos = _key(s)
+            if vpos < 0:
+                raise _Bail
+        if raw in frame[3] or raw == "<<":
+            raise _Bail  # duplicate and merge keys: the full loader has sops' errors and rules
+        frame[3].add(raw)
+        key = _resolve(raw)
+        rest = s[vpos:].lstrip(" ")
+        if not rest:
+            pending = (frame, key, None)
+            continue
+        c = rest[0]
+        if c == "#":
+            pending = (frame, key, rest[1:])
+            continue
+        if c == "|":
+            value, i = _block(lines, i, indent, rest)
+            frame[1].append((key, value))
+            continue
+        value, comment = _scalar(rest)
+        if comment is not None:
+            frame[1].append((Comment(comment, True), None))
+        frame[1].append((key, value))
