@@ -18,15 +18,21 @@ Public API: :func:`emit_documents` and :func:`emit_value`.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import math
 import re
-from typing import Any, Union
 
 from ..errors import ErrorDumpingTree
 from ..gofmt import format_g
 from ..tree import Branch, Comment, Time
+from .yaml_resolve import days_in_month
+
+TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from typing import Any, Union
+
+    _Container = Union[Branch, list]  # type: ignore[type-arg]
 
 __all__ = ["emit_documents", "emit_value", "resolves_to_str", "scalar_style"]
 
@@ -58,43 +64,56 @@ _RESOLVE_MAP_NON_STR = frozenset(
 _HINT_CHARS = frozenset("+-0123456789yYnNtTfFoO~.")
 _SIGN_DIGIT = frozenset("+-0123456789")
 
-# Go strconv.ParseFloat for text starting with '.' (no underscores without a base prefix).
-_DOT_FLOAT_RE = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
-# yaml.v3 yamlStyleFloat.
-_YAML_FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
-# Go strconv.ParseInt(s, 0, 64) syntax after underscores were removed.
-_GO_INT_RE = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
-_GO_UINT_RE = re.compile(r"(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
-# yaml.v3 base60float (YAML 1.1 sexagesimal), quoted on output for compatibility.
-_BASE60_RE = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _OLD_BOOLS = frozenset(
     ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]
 )
-# The formats yaml.v3 tries with Go's time.Parse (1-2 digit month/day/hour/minute/second).
-_TS_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
-_TS_TIME_RE = re.compile(
-    r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?"
-)
-_TS_ZONE_RE = re.compile(r"Z|[+-][0-9]{2}:[0-9]{2}")
+
+
+class _Patterns:
+    """The emitter's rarely needed regexes, compiled on first use: compiling them all at import
+    would cost every start-up a few milliseconds."""
+
+    def __init__(self) -> None:
+        # Go strconv.ParseFloat for text starting with '.' (no underscores without a base prefix).
+        self.dot_float = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
+        # yaml.v3 yamlStyleFloat.
+        self.yaml_float = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+        # Go strconv.ParseInt(s, 0, 64) syntax after underscores were removed.
+        self.go_int = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
+        self.go_uint = re.compile(r"(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
+        # yaml.v3 base60float (YAML 1.1 sexagesimal), quoted on output for compatibility.
+        self.base60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+        # The formats yaml.v3 tries with Go's time.Parse (1-2 digit month/day/hour/minute/second).
+        self.ts_date = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+        self.ts_time = re.compile(r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?")
+        self.ts_zone = re.compile(r"Z|[+-][0-9]{2}:[0-9]{2}")
+        self.bin_digits = re.compile(r"[-+]?[01]+")
+        self.oct_digits = re.compile(r"[-+]?[0-7]+")
+        self.breaks = re.compile("[\r\n\x85\u2028\u2029]")
+        self.break_space = re.compile("[\r\n\x85\u2028\u2029] ")
+        self.space_break = re.compile(" [\r\n\x85\u2028\u2029]")
+        self.colon_ind = re.compile(r":(?:[ \t]|\Z)")
+        self.hash_ind = re.compile("[ \t\r\n\x85\u2028\u2029\x00]#")
+        self.break_split = re.compile("([\r\n\x85\u2028\u2029])")
+
+
+@functools.cache
+def _rx() -> _Patterns:
+    return _Patterns()
+
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 _UINT64_MAX = (1 << 64) - 1
 
 
-def _days_in(month: int, year: int) -> int:
-    if month == 2:
-        return 29 if (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else 28
-    return 30 if month in (4, 6, 9, 11) else 31
-
-
 def _is_timestamp(s: str) -> bool:
     """yaml.v3 parseTimestamp: the date-only, RFC 3339 (``T``/``t``) and space-separated forms."""
-    m = _TS_DATE_RE.match(s)
+    m = _rx().ts_date.match(s)
     if m is None:
         return False
     year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if not 1 <= month <= 12 or not 1 <= day <= _days_in(month, year):
+    if not 1 <= month <= 12 or not 1 <= day <= days_in_month(month, year):
         return False
     rest = s[m.end():]
     if not rest:
@@ -102,7 +121,7 @@ def _is_timestamp(s: str) -> bool:
     sep = rest[0]
     if sep not in "Tt ":
         return False
-    t = _TS_TIME_RE.match(rest, 1)
+    t = _rx().ts_time.match(rest, 1)
     if t is None:
         return False
     hour, minute, sec = int(t.group(1)), int(t.group(2)), int(t.group(3))
@@ -111,7 +130,7 @@ def _is_timestamp(s: str) -> bool:
     tail = rest[t.end():]
     if sep == " ":
         return not tail
-    z = _TS_ZONE_RE.fullmatch(tail)
+    z = _rx().ts_zone.fullmatch(tail)
     if z is None:
         return False
     if tail != "Z" and (int(tail[1:3]) > 24 or int(tail[4:6]) > 60):
@@ -121,7 +140,7 @@ def _is_timestamp(s: str) -> bool:
 
 def _go_parse_int(plain: str) -> bool:
     """strconv.ParseInt(plain, 0, 64) succeeds, or else ParseUint(plain, 0, 64) does."""
-    if _GO_INT_RE.fullmatch(plain) is None:
+    if _rx().go_int.fullmatch(plain) is None:
         return False
     neg = plain[0] == "-"
     body = plain[1:] if plain[0] in "+-" else plain
@@ -144,13 +163,11 @@ def _go_parse_int(plain: str) -> bool:
     return plain[0] not in "+-" and 0 <= v <= _UINT64_MAX
 
 
-_BIN_DIGITS_RE = re.compile(r"[-+]?[01]+")
-_OCT_DIGITS_RE = re.compile(r"[-+]?[0-7]+")
 
 
 def _go_parse_base(digits: str, base: int, allow_uint: bool) -> bool:
     """strconv.ParseInt(digits, base, 64) (sign allowed), or ParseUint when allow_uint."""
-    rx = _BIN_DIGITS_RE if base == 2 else _OCT_DIGITS_RE
+    rx = _rx().bin_digits if base == 2 else _rx().oct_digits
     if rx.fullmatch(digits) is None:
         return False
     v = int(digits.lstrip("+-"), base)
@@ -179,7 +196,7 @@ def resolves_to_str(s: str) -> bool:
     if s in _RESOLVE_MAP_NON_STR:
         return False
     if c == ".":
-        return not (_DOT_FLOAT_RE.fullmatch(s) is not None and _parse_float_ok(s))
+        return not (_rx().dot_float.fullmatch(s) is not None and _parse_float_ok(s))
     if c not in _SIGN_DIGIT:
         return True  # yYnNtTfFoO~ not in the map
     # Int, float or timestamp.
@@ -190,7 +207,7 @@ def resolves_to_str(s: str) -> bool:
         return True
     if _go_parse_int(plain):
         return False
-    if _YAML_FLOAT_RE.fullmatch(plain) is not None and _parse_float_ok(plain):
+    if _rx().yaml_float.fullmatch(plain) is not None and _parse_float_ok(plain):
         return False
     if plain.startswith("0b"):
         if _go_parse_base(plain[2:], 2, True):
@@ -214,7 +231,7 @@ def _can_use_plain(s: str) -> bool:
         return False
     if s in _OLD_BOOLS:
         return False
-    if s[0] in _SIGN_DIGIT and ":" in s and _BASE60_RE.fullmatch(s) is not None:
+    if s[0] in _SIGN_DIGIT and ":" in s and _rx().base60.fullmatch(s) is not None:
         return False
     return True
 
@@ -224,16 +241,11 @@ def _can_use_plain(s: str) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 _BREAK_CHARS = "\r\n\x85\u2028\u2029"
-_BREAK_RE = re.compile("[\r\n\x85\u2028\u2029]")
 # Characters the emitter does not consider printable (tab is counted separately).
 @functools.cache
 def _nonprint_re() -> re.Pattern[str]:
     # compiled on first use: this wide class costs milliseconds to compile at every start-up
     return re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
-_BREAK_SPACE_RE = re.compile("[\r\n\x85\u2028\u2029] ")
-_SPACE_BREAK_RE = re.compile(" [\r\n\x85\u2028\u2029]")
-_COLON_IND_RE = re.compile(r":(?:[ \t]|\Z)")
-_HASH_IND_RE = re.compile("[ \t\r\n\x85\u2028\u2029\x00]#")
 _FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 # Text that is certainly allowed plain in block context (first char no indicator, no blanks or
 # colons or special characters at all).
@@ -242,7 +254,7 @@ _SAFE_PLAIN_RE = re.compile(r"[A-Za-z0-9_/.(<=^$;\\+~][A-Za-z0-9_/.()<>=^$;\\+~\
 
 def _analyze(s: str) -> tuple[bool, bool, bool, bool]:
     """(block_plain_allowed, single_quoted_allowed, block_allowed, multiline) for non-empty s."""
-    line_breaks = _BREAK_RE.search(s) is not None
+    line_breaks = _rx().breaks.search(s) is not None
     special = _nonprint_re().search(s) is not None
     tab = "\t" in s
     first = s[0]
@@ -250,8 +262,8 @@ def _analyze(s: str) -> tuple[bool, bool, bool, bool]:
     leading = first == " " or first in _BREAK_CHARS
     trailing_space = last == " "
     trailing = trailing_space or last in _BREAK_CHARS
-    break_space = line_breaks and _BREAK_SPACE_RE.search(s) is not None
-    space_break = line_breaks and _SPACE_BREAK_RE.search(s) is not None
+    break_space = line_breaks and _rx().break_space.search(s) is not None
+    space_break = line_breaks and _rx().space_break.search(s) is not None
     block_ind = False
     if s.startswith("---") or s.startswith("..."):
         block_ind = True
@@ -261,7 +273,7 @@ def _analyze(s: str) -> tuple[bool, bool, bool, bool]:
         if len(s) == 1 or s[1] in " \t":
             block_ind = True
     if not block_ind:
-        if _COLON_IND_RE.search(s, 1) is not None or _HASH_IND_RE.search(s) is not None:
+        if _rx().colon_ind.search(s, 1) is not None or _rx().hash_ind.search(s) is not None:
             block_ind = True
     block_plain = not (
         leading or trailing or break_space or space_break or tab or special or line_breaks or block_ind
@@ -360,7 +372,7 @@ def scalar_style(s: str) -> str:
 
 def _binary_info(b: bytes) -> ScalarInfo:
     """Invalid UTF-8 goes out as ``!!binary``: base64 broken into 70-column lines when long."""
-    enc = base64.b64encode(b).decode("ascii")
+    enc = binascii.b2a_base64(b, newline=False).decode("ascii")
     if len(enc) >= 70:
         enc = "".join(enc[i:i + 70] + "\n" for i in range(0, len(enc), 70))
     return _str_info(enc, "!!binary")
@@ -388,9 +400,6 @@ def _float_text(f: float) -> str:
 # --------------------------------------------------------------------------------------------------
 # The emitter
 # --------------------------------------------------------------------------------------------------
-
-_Container = Union[Branch, list]  # type: ignore[type-arg]
-
 
 def _join_comments(values: list[str]) -> str:
     return "#" + "\n#".join(values)
@@ -449,7 +458,7 @@ class _Emitter:
 
     def write_comment(self, comment: str) -> None:
         out = self.out
-        if comment[0] == "#" and _BREAK_RE.search(comment) is None:
+        if comment[0] == "#" and _rx().breaks.search(comment) is None:
             out.append(comment)
             out.append("\n")
             self.col = 0
@@ -458,7 +467,7 @@ class _Emitter:
             return
         breaks = False
         pound = False
-        for part in _BREAK_SPLIT_RE.split(comment):
+        for part in _rx().break_split.split(comment):
             if not part:
                 continue
             if part in _BREAK_CHARS:
@@ -590,7 +599,7 @@ class _Emitter:
         out = self.out
         pad = " " * self.ind
         if "\u2028" in value or "\u2029" in value:
-            parts = _BREAK_SPLIT_RE.split(value)
+            parts = _rx().break_split.split(value)
             seps = parts[1::2]
             texts = parts[0::2]
             for n, t in enumerate(texts):
@@ -615,7 +624,7 @@ class _Emitter:
         self.indicator("'", True, False, False)
         out = self.out
         breaks = False
-        for part in _BREAK_SPLIT_RE.split(value):
+        for part in _rx().break_split.split(value):
             if not part:
                 continue
             if part in _BREAK_CHARS:
@@ -842,7 +851,6 @@ class _Emitter:
         self.write_indent()
 
 
-_BREAK_SPLIT_RE = re.compile("([\r\n\x85\u2028\u2029])")
 
 
 def _best_indent(indent: int) -> int:

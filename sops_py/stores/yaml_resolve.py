@@ -6,15 +6,16 @@ timestamps, integers past int64 become uint64 (which sops cannot encrypt), past 
 
 from __future__ import annotations
 
-import base64
 import binascii
-import calendar
 import math
 import re
-from typing import Any
 
 from ..tree import Time
 from ..walk import GoUint64
+
+TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from typing import Any
 
 _MAP: dict[str, Any] = {}
 for _v, _words in (
@@ -75,13 +76,19 @@ def _int_result(v: int) -> Any:
     return None
 
 
+def days_in_month(month: int, year: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
 def parse_timestamp(s: str) -> Time | None:
     """yaml.v3's parseTimestamp: RFC 3339 with short fields, space-separated without zone, or a date."""
     m = _TS.match(s)
     if not m:
         return None
     y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1]) or y == 0 and False:
+    if not (1 <= mo <= 12 and 1 <= d <= days_in_month(mo, y)):
         return None
     if m.group(4):
         h, mi, sec, frac, zone = int(m.group(5)), int(m.group(6)), int(m.group(7)), m.group(8), m.group(9)
@@ -190,6 +197,8 @@ def resolve_tagged(tag: str, s: str) -> Any:
         return s
     if want == "binary":
         try:
+            import base64  # only !!binary needs it
+
             raw = base64.b64decode("".join(s.split()), validate=True)
         except (binascii.Error, ValueError):
             raise ScalarDecodeError("!!binary value contains invalid base64 data") from None
