@@ -247,9 +247,12 @@ def _nonprint_re() -> re.Pattern[str]:
     # compiled on first use: this wide class costs milliseconds to compile at every start-up
     return re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
 _FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
-# Text that is certainly allowed plain in block context (first char no indicator, no blanks or
-# colons or special characters at all).
-_SAFE_PLAIN_RE = re.compile(r"[A-Za-z0-9_/.(<=^$;\\+~][A-Za-z0-9_/.()<>=^$;\\+~\-,\[\]{}!%@&*|'\"`?]*")
+# Text that is certainly allowed plain in block context: no indicator first, no blanks or special
+# characters at all, and colons only before another such character (as in every ENC[...] value).
+_SAFE_PLAIN_RE = re.compile(
+    r"[A-Za-z0-9_/.(<=^$;\\+~](?:[A-Za-z0-9_/.()<>=^$;\\+~\-,\[\]{}!%@&*|'\"`?]"
+    r"|:(?=[A-Za-z0-9_/.()<>=^$;\\+~\-,\[\]{}!%@&*|'\"`?:]))*"
+)
 
 
 def _analyze(s: str) -> tuple[bool, bool, bool, bool]:
