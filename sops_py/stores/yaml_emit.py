@@ -21,12 +21,11 @@ from __future__ import annotations
 import binascii
 import functools
 import math
-import re
 
 from ..errors import ErrorDumpingTree
 from ..gofmt import format_g
 from ..tree import Branch, Comment, Time
-from .yaml_resolve import days_in_month
+from .yaml_resolve import days_in_month, float_syntax
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:
@@ -74,10 +73,8 @@ class _Patterns:
     would cost every start-up a few milliseconds."""
 
     def __init__(self) -> None:
-        # Go strconv.ParseFloat for text starting with '.' (no underscores without a base prefix).
-        self.dot_float = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
-        # yaml.v3 yamlStyleFloat.
-        self.yaml_float = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+        import re
+
         # Go strconv.ParseInt(s, 0, 64) syntax after underscores were removed.
         self.go_int = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
         self.go_uint = re.compile(r"(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
@@ -95,6 +92,10 @@ class _Patterns:
         self.colon_ind = re.compile(r":(?:[ \t]|\Z)")
         self.hash_ind = re.compile("[ \t\r\n\x85\u2028\u2029\x00]#")
         self.break_split = re.compile("([\r\n\x85\u2028\u2029])")
+        # characters the emitter does not consider printable (tab is counted separately)
+        self.nonprint = re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+        # what a double-quoted scalar escapes
+        self.dq_escape = re.compile('[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|["\\\\\u2028\u2029]')
 
 
 @functools.cache
@@ -196,7 +197,7 @@ def resolves_to_str(s: str) -> bool:
     if s in _RESOLVE_MAP_NON_STR:
         return False
     if c == ".":
-        return not (_rx().dot_float.fullmatch(s) is not None and _parse_float_ok(s))
+        return not (float_syntax(s) and _parse_float_ok(s))
     if c not in _SIGN_DIGIT:
         return True  # yYnNtTfFoO~ not in the map
     # Int, float or timestamp.
@@ -207,7 +208,7 @@ def resolves_to_str(s: str) -> bool:
         return True
     if _go_parse_int(plain):
         return False
-    if _rx().yaml_float.fullmatch(plain) is not None and _parse_float_ok(plain):
+    if float_syntax(plain) and _parse_float_ok(plain):
         return False
     if plain.startswith("0b"):
         if _go_parse_base(plain[2:], 2, True):
@@ -241,32 +242,37 @@ def _can_use_plain(s: str) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 _BREAK_CHARS = "\r\n\x85\u2028\u2029"
-# Characters the emitter does not consider printable (tab is counted separately).
-@functools.cache
-def _nonprint_re() -> re.Pattern[str]:
-    # compiled on first use: this wide class costs milliseconds to compile at every start-up
-    return re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
 _FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 # Text that is certainly allowed plain in block context: no indicator first, no blanks or special
 # characters at all, and colons only before another such character (as in every ENC[...] value).
-_SAFE_PLAIN_RE = re.compile(
-    r"[A-Za-z0-9_/.(<=^$;\\+~](?:[A-Za-z0-9_/.()<>=^$;\\+~\-,\[\]{}!%@&*|'\"`?]"
-    r"|:(?=[A-Za-z0-9_/.()<>=^$;\\+~\-,\[\]{}!%@&*|'\"`?:]))*"
-)
+# Tested with str.strip: no regex needed, and faster than one.
+_SAFE_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_/.(<=^$;\\+~")
+_SAFE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_/.()<>=^$;\\+~-,[]{}!%@&*|'\"`?:"
+
+
+def _safe_plain(s: str) -> bool:
+    return s[:1] in _SAFE_FIRST and not s.strip(_SAFE_CHARS) and s[-1] != ":"
 
 
 def _analyze(s: str) -> tuple[bool, bool, bool, bool]:
     """(block_plain_allowed, single_quoted_allowed, block_allowed, multiline) for non-empty s."""
-    line_breaks = _rx().breaks.search(s) is not None
-    special = _nonprint_re().search(s) is not None
-    tab = "\t" in s
+    if s.isascii() and s.isprintable():
+        # the common case, without regexes: no line breaks, tabs or unprintable characters
+        line_breaks = special = tab = break_space = space_break = False
+        colon_or_hash = s.find(": ", 1) >= 0 or len(s) > 1 and s[-1] == ":" or " #" in s
+    else:
+        rx = _rx()
+        line_breaks = rx.breaks.search(s) is not None
+        special = rx.nonprint.search(s) is not None
+        tab = "\t" in s
+        break_space = line_breaks and rx.break_space.search(s) is not None
+        space_break = line_breaks and rx.space_break.search(s) is not None
+        colon_or_hash = rx.colon_ind.search(s, 1) is not None or rx.hash_ind.search(s) is not None
     first = s[0]
     last = s[-1]
     leading = first == " " or first in _BREAK_CHARS
     trailing_space = last == " "
     trailing = trailing_space or last in _BREAK_CHARS
-    break_space = line_breaks and _rx().break_space.search(s) is not None
-    space_break = line_breaks and _rx().space_break.search(s) is not None
     block_ind = False
     if s.startswith("---") or s.startswith("..."):
         block_ind = True
@@ -275,9 +281,8 @@ def _analyze(s: str) -> tuple[bool, bool, bool, bool]:
     elif first in "?:-":
         if len(s) == 1 or s[1] in " \t":
             block_ind = True
-    if not block_ind:
-        if _rx().colon_ind.search(s, 1) is not None or _rx().hash_ind.search(s) is not None:
-            block_ind = True
+    if colon_or_hash:
+        block_ind = True
     block_plain = not (
         leading or trailing or break_space or space_break or tab or special or line_breaks or block_ind
     )
@@ -291,10 +296,6 @@ _DQ_NAMED = {
     "\x0c": "\\f", "\r": "\\r", "\x1b": "\\e", '"': '\\"', "\\": "\\\\", "\x85": "\\N",
     "\xa0": "\\_", "\u2028": "\\L", "\u2029": "\\P",
 }
-@functools.cache
-def _dq_escape_re() -> re.Pattern[str]:
-    return re.compile('[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|["\\\\\u2028\u2029]')
-
 
 def _dq_escape_char(c: str) -> str:
     named = _DQ_NAMED.get(c)
@@ -312,9 +313,9 @@ def _double_quoted(s: str) -> str:
     if s.startswith("\ufeff"):
         # The Go writer's BOM test looks at the start of the value for every character.
         return '"' + "".join(_dq_escape_char(c) for c in s) + '"'
-    if _dq_escape_re().search(s) is None:
+    if _rx().dq_escape.search(s) is None:
         return '"' + s + '"'
-    return '"' + _dq_escape_re().sub(lambda m: _dq_escape_char(m.group()), s) + '"'
+    return '"' + _rx().dq_escape.sub(lambda m: _dq_escape_char(m.group()), s) + '"'
 
 
 def _utf8_len(s: str) -> int:
@@ -325,7 +326,7 @@ def _str_info(s: str, tag: str = "") -> ScalarInfo:
     """Style and rendering of a string leaf as sops writes it (Node.Encode then the emitter)."""
     if (
         not tag
-        and _SAFE_PLAIN_RE.fullmatch(s) is not None
+        and _safe_plain(s)
         and not s.startswith("...")
         and (s[0] not in _HINT_CHARS or _can_use_plain(s))
     ):

@@ -7,14 +7,15 @@ timestamps, integers past int64 become uint64 (which sops cannot encrypt), past 
 from __future__ import annotations
 
 import binascii
+import functools
 import math
-import re
 
 from ..tree import Time
 from ..walk import GoUint64
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:
+    import re
     from typing import Any
 
 _MAP: dict[str, Any] = {}
@@ -31,13 +32,49 @@ for _v, _words in (
 MERGE = "<<"
 RESOLVE_FIRST = frozenset("0123456789+-.~nNtTfF")  # a plain scalar starting otherwise is a string
 
-_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_TS = re.compile(
+_DIGITS = frozenset("0123456789")
+_TS_PATTERN = (
     r"^(\d{4})-(\d{1,2})-(\d{1,2})"
     r"(?:(?:([Tt])(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2}))"
     r"|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?))?$"
 )
+
+
+@functools.cache
+def _timestamp_re() -> re.Pattern[str]:
+    import re
+
+    return re.compile(_TS_PATTERN, re.ASCII)  # compiled on first use: timestamps are rare
+
+
+def _digits_end(s: str, i: int) -> int:
+    n = len(s)
+    while i < n and s[i] in _DIGITS:
+        i += 1
+    return i
+
+
+def float_syntax(s: str) -> bool:
+    """``[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?``: yaml.v3's float pattern, which is
+    also the decimal syntax Go's ParseFloat takes (checked by hand: no regex at start-up)."""
+    i = 1 if s[:1] == "-" or s[:1] == "+" else 0
+    j = _digits_end(s, i)
+    if j == i:
+        if s[i:i + 1] != ".":
+            return False
+        j = _digits_end(s, i + 1)
+        if j == i + 1:
+            return False
+    elif s[j:j + 1] == ".":
+        j = _digits_end(s, j + 1)
+    if s[j:j + 1] in ("e", "E"):
+        k = j + 2 if s[j + 1:j + 2] in ("-", "+") else j + 1
+        j = _digits_end(s, k)
+        if j == k:
+            return False
+    return j == len(s)
+
+
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 
 
@@ -84,7 +121,7 @@ def days_in_month(month: int, year: int) -> int:
 
 def parse_timestamp(s: str) -> Time | None:
     """yaml.v3's parseTimestamp: RFC 3339 with short fields, space-separated without zone, or a date."""
-    m = _TS.match(s)
+    m = _timestamp_re().match(s)
     if not m:
         return None
     y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -113,7 +150,7 @@ def parse_timestamp(s: str) -> Time | None:
 
 
 def _go_parse_float(s: str) -> float | None:
-    if not _GO_FLOAT.match(s):
+    if not float_syntax(s):
         return None
     v = float(s)
     if math.isinf(v):
@@ -140,7 +177,7 @@ def resolve_plain(s: str) -> Any:
             r = _int_result(iv)
             if r is not None:
                 return r
-        if _YAML_FLOAT.match(plain):
+        if float_syntax(plain):
             f = _go_parse_float(plain)
             if f is not None:
                 return f

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import ErrorDumpingTree
 from ..metadata import Metadata, to_branch
 from ..tree import Branch
 from . import split_nested_metadata
 from .yaml_emit import emit_documents, emit_value
 from .yaml_lines import load_yaml
+
+TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from typing import Any
 
 INDENT_DEFAULT = 4
 
