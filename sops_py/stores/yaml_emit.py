@@ -19,7 +19,6 @@ Public API: :func:`emit_documents` and :func:`emit_value`.
 from __future__ import annotations
 
 import binascii
-import functools
 import math
 
 from ..errors import ErrorDumpingTree
@@ -98,9 +97,13 @@ class _Patterns:
         self.dq_escape = re.compile('[^\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd]|["\\\\\u2028\u2029]')
 
 
-@functools.cache
+_PATTERNS: list[_Patterns] = []  # the compiled patterns, once needed (a cache, like re's own)
+
+
 def _rx() -> _Patterns:
-    return _Patterns()
+    if not _PATTERNS:
+        _PATTERNS.append(_Patterns())
+    return _PATTERNS[0]
 
 
 _INT64_MIN = -(1 << 63)

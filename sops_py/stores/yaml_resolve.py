@@ -7,7 +7,6 @@ timestamps, integers past int64 become uint64 (which sops cannot encrypt), past 
 from __future__ import annotations
 
 import binascii
-import functools
 import math
 
 from ..tree import Time
@@ -40,11 +39,15 @@ _TS_PATTERN = (
 )
 
 
-@functools.cache
-def _timestamp_re() -> re.Pattern[str]:
-    import re
+_TS_RE: list[re.Pattern[str]] = []  # compiled on first use: timestamps are rare
 
-    return re.compile(_TS_PATTERN, re.ASCII)  # compiled on first use: timestamps are rare
+
+def _timestamp_re() -> re.Pattern[str]:
+    if not _TS_RE:
+        import re
+
+        _TS_RE.append(re.compile(_TS_PATTERN, re.ASCII))
+    return _TS_RE[0]
 
 
 def _digits_end(s: str, i: int) -> int:
