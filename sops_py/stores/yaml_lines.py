@@ -220,6 +220,17 @@ def load_yaml(data: bytes) -> list[Branch]:
     return load_reference(text)
 
 
+def _blank_in_tail(lines: list[str]) -> bool:
+    """Whether the comments and blank lines that end the text include a blank line."""
+    for line in reversed(lines):
+        s = line.lstrip(" ")
+        if not s:
+            return True
+        if s[0] != "#":
+            return False
+    return False
+
+
 def scan(text: str) -> list[Branch] | None:
     """The one-document tree of ``text``, or None when the full loader must read it."""
     if not text.endswith("\n") or "\t" in text or "\r" in text:
@@ -297,13 +308,26 @@ def _scan(lines: list[str]) -> Branch:
                 if t < 0:
                     raise _Bail
         if comments:
-            # where blocks close, yaml.v3 spreads comments over them by rules of its own: only
-            # comments at the new line's column (that all go to the block it continues) are kept
+            # Where blocks close, yaml.v3 spreads comments over them by rules of its own. Taken
+            # here: first any comments at or right of the innermost block's column (they stay in
+            # it), then comments at the new line's column (they go to the block it continues),
+            # except after an indentless sequence, where blank lines decide.
+            inner = stack[-1]
             closing = t < len(stack) - 1
-            frame = stack[t]
+            if closing and not s and _blank_in_tail(lines):
+                raise _Bail  # comments after a blank line at the end: the document's foot, maybe
+            indentless = closing and not stack[t + 1][2] and stack[t + 1][0] == indent
+            deep = closing
             for col, txt in comments:
-                if col < indent or closing and col != indent:
+                if col < indent:
                     raise _Bail
+                if deep and col >= inner[0] and not (indentless and col == indent):
+                    frame = inner
+                else:
+                    deep = False
+                    if closing and (col != indent or indentless):
+                        raise _Bail
+                    frame = stack[t]
                 frame[1].append((Comment(txt), None) if frame[2] else Comment(txt))
             comments.clear()
         if not s:
@@ -322,10 +346,9 @@ def _scan(lines: list[str]) -> Branch:
                 stack.append(frame)
                 s = rest
                 rest = s[1:].lstrip(" ")
-            if not rest:
-                pending = (frame, None, None)
-                continue
-            if rest[0] == "#":
+            if not rest or rest[0] == "#":
+                raise _Bail  # an item whose value starts on a later line (or is empty): rare, and
+                # yaml.v3 drops comments around an empty one
                 raise _Bail
             raw, vpos = _key(rest)
             if vpos < 0:
