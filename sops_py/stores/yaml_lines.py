@@ -255,12 +255,15 @@ def _scan(lines: list[str]) -> Branch:
     n = len(lines)
     i = 0
     content = False
+    blank_after_comment = False
     while True:
         if i < n:
             line = lines[i]
             i += 1
             s = line.lstrip(" ")
             if not s:
+                if comments:
+                    blank_after_comment = True
                 continue
             indent = len(line) - len(s)
             if s[0] == "#":
@@ -317,6 +320,8 @@ def _scan(lines: list[str]) -> Branch:
             if closing and not s and _blank_in_tail(lines):
                 raise _Bail  # comments after a blank line at the end: the document's foot, maybe
             indentless = closing and not stack[t + 1][2] and stack[t + 1][0] == indent
+            if closing and blank_after_comment and not stack[t][2]:
+                raise _Bail  # a blank line after them can move them past the sequence's next item
             deep = closing
             for col, txt in comments:
                 if col < indent:
@@ -330,6 +335,7 @@ def _scan(lines: list[str]) -> Branch:
                     frame = stack[t]
                 frame[1].append((Comment(txt), None) if frame[2] else Comment(txt))
             comments.clear()
+            blank_after_comment = False
         if not s:
             return top
         del stack[t + 1:]
