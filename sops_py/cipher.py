@@ -6,22 +6,37 @@ and re-encrypted unchanged at the same path gets the same IV and therefore the s
 
 from __future__ import annotations
 
-import base64
 import binascii
 import os
-import re
-from collections.abc import Callable
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from .crypto import AESGCM, is_invalid_tag
 from .errors import SopsError
 from .gofmt import format_f
 from .tree import Comment, Time
 
+TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 NONCE_SIZE = 32  # sops uses a 32-byte GCM nonce, not the usual 12
-_ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.DOTALL)
-_b64 = base64.b64encode
+_ENC_PREFIX = "ENC[AES256_GCM,"
+_ENC_PATTERN = r"(?s)^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]"
+# regexes compiled on first use: `re` costs ms at start-up and sops' own tokens never need them
+_compiled: dict[str, Any] = {}
+
+
+def _regex(pattern: str) -> Any:
+    r = _compiled.get(pattern)
+    if r is None:
+        import re
+
+        r = _compiled[pattern] = re.compile(pattern)
+    return r
+
+
+def _b64(data: bytes | memoryview) -> str:
+    return binascii.b2a_base64(data, newline=False).decode()
 
 
 class CipherError(SopsError):
@@ -80,12 +95,32 @@ def _parse_bool(s: str) -> bool:
 
 def _parse_int(s: str) -> int:
     # Go strconv.Atoi: decimal digits with an optional sign, int64 range
-    if not re.fullmatch(r"[+-]?[0-9]+", s):
+    digits = s[1:] if s.startswith(("+", "-")) else s
+    if not (digits.isascii() and digits.isdigit()):  # [+-]?[0-9]+
         raise ValueError(f'strconv.Atoi: parsing "{s}": invalid syntax')
     v = int(s)
     if not -(2**63) <= v < 2**63:
         raise ValueError(f'strconv.Atoi: parsing "{s}": value out of range')
     return v
+
+
+def _ascii_digits(s: str) -> bool:
+    return s.isascii() and s.isdigit()
+
+
+def _plain_decimal(s: str) -> bool:
+    """``[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?`` for ASCII digits, without loading ``re``."""
+    t = s[1:] if s.startswith(("+", "-")) else s
+    cut = min((i for i in (t.find("e"), t.find("E")) if i >= 0), default=len(t))
+    mantissa, exponent = t[:cut], t[cut + 1:]
+    if cut < len(t):
+        digits = exponent[1:] if exponent.startswith(("+", "-")) else exponent
+        if not _ascii_digits(digits):
+            return False
+    whole, dot, frac = mantissa.partition(".")
+    if (whole and not _ascii_digits(whole)) or (frac and not _ascii_digits(frac)):
+        return False
+    return bool(whole) or bool(dot and frac)
 
 
 def _parse_float(s: str) -> float:
@@ -97,7 +132,8 @@ def _parse_float(s: str) -> float:
         return float("-inf")
     if low == "nan":
         return float("nan")
-    if "_" in s or not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?0[xX][0-9a-fA-F.pP+-]+", s):
+    if "_" in s or not (_plain_decimal(s)
+                        or _regex(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?0[xX][0-9a-fA-F.pP+-]+").fullmatch(s)):
         raise ValueError(f'strconv.ParseFloat: parsing "{s}": invalid syntax')
     if s.lstrip("+-")[:2].lower() == "0x":
         return float.fromhex(s)
@@ -128,6 +164,8 @@ def _from_bytes(data: bytes, typ: str) -> object:
 
 def _b64decode_slow(s: str) -> bytes:
     # Go base64.StdEncoding: padding required, newlines ignored
+    import base64
+
     return base64.b64decode(s.replace("\r", "").replace("\n", ""), validate=True)
 
 
@@ -136,6 +174,21 @@ def _b64decode(s: str) -> bytes:
         return binascii.a2b_base64(s, strict_mode=True)  # type: ignore[call-arg,unused-ignore]  # Python >= 3.11
     except (binascii.Error, TypeError):
         return _b64decode_slow(s)
+
+
+def _split_token(token: str) -> tuple[str, ...] | None:
+    """(data, iv, tag, type) as sops' regex ``^ENC\\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\\]``
+    captures them, or None. A token with exactly three commas and one final ``]`` (every token sops
+    writes) has only one way to match, read here with str methods; anything else goes to the regex."""
+    body = token[15:-1]  # 15: len(_ENC_PREFIX)
+    parts = body.split(",")
+    if len(parts) == 4 and token.startswith(_ENC_PREFIX) and token[-1] == "]" and "]" not in body:
+        data, iv, tag, typ = parts
+        if (data.startswith("data:") and iv.startswith("iv:") and tag.startswith("tag:") and typ.startswith("type:")
+                and len(data) > 5 and len(iv) > 3 and len(tag) > 4 and len(typ) > 5):
+            return data[5:], iv[3:], tag[4:], typ[5:]
+    m = _regex(_ENC_PATTERN).match(token)
+    return m.groups() if m else None
 
 
 class Cipher:
@@ -166,35 +219,37 @@ class Cipher:
         iv = self._stash.get((typ, plain, aad))
         if iv is None:
             iv = self._rand(NONCE_SIZE)
-        out = self._aes.encrypt(iv, plain, aad_b)
-        return "ENC[AES256_GCM,data:%s,iv:%s,tag:%s,type:%s]" % (
-            _b64(out[:-16]).decode(), _b64(iv).decode(), _b64(out[-16:]).decode(), typ,
-        )
+        out: bytes | memoryview = self._aes.encrypt(iv, plain, aad_b)
+        if len(out) > 1 << 16:
+            out = memoryview(out)  # slicing a view does not copy a big value's ciphertext
+        return "ENC[AES256_GCM,data:%s,iv:%s,tag:%s,type:%s]" % (_b64(out[:-16]), _b64(iv), _b64(out[-16:]), typ)
 
     def decrypt(self, token: str, aad: str) -> object:
         """Decrypt one ENC token and remember its IV for a later identical encrypt."""
         if token == "":
             return ""
-        m = _ENC_RE.match(token)
-        if not m:
+        fields = _split_token(token)
+        if fields is None:
             raise CipherError(f"Input string {token} does not match sops' data format")
         try:
-            data = _b64decode(m.group(1))
-            iv = _b64decode(m.group(2))
-            tag = _b64decode(m.group(3))
+            data = _b64decode(fields[0])
+            iv = _b64decode(fields[1])
+            tag = _b64decode(fields[2])
         except (binascii.Error, ValueError) as e:
             raise CipherError(f"Error base64-decoding value: {e}") from None
-        typ = m.group(4)
+        typ = fields[3]
         if not iv:
             raise CipherError("Could not decrypt with AES_GCM: empty IV")
         try:
             plain = self._aes.decrypt(iv, data + tag, aad.encode("utf-8", "surrogateescape"))
-        except InvalidTag:
-            raise CipherError(
-                "Could not decrypt with AES_GCM: cipher: message authentication failed"
-            ) from None
         except ValueError as e:
             raise CipherError(f"Could not decrypt with AES_GCM: {e}") from None
+        except Exception as e:
+            if is_invalid_tag(e):
+                raise CipherError(
+                    "Could not decrypt with AES_GCM: cipher: message authentication failed"
+                ) from None
+            raise
         try:
             value = _from_bytes(plain, typ)
         except ValueError as e:

@@ -7,13 +7,14 @@ Key descriptors from rules become ``KeyEntry`` values with an empty ``enc``; the
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import SopsError
-from .goregexp import compile_go
 from .metadata import CRYPT_RULES, KeyEntry, check_crypt_rules
 from .tree import Branch, Comment
+
+TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_NAME = ".sops.yaml"
 ALTERNATE_NAME = ".sops.yml"
@@ -24,32 +25,58 @@ class ConfigError(SopsError):
     """A broken or unusable .sops.yaml (exit 1, as in sops)."""
 
 
-@dataclass
+# Plain classes, not dataclasses: importing dataclasses costs ~13 ms at start-up.
+
+
 class StoreSettings:
-    yaml_indent: int | None = None
-    json_indent: int | None = None
-    json_binary_indent: int | None = None
+    __slots__ = ("json_binary_indent", "json_indent", "yaml_indent")
+
+    def __init__(self, yaml_indent: int | None = None, json_indent: int | None = None,
+                 json_binary_indent: int | None = None) -> None:
+        self.yaml_indent = yaml_indent
+        self.json_indent = json_indent
+        self.json_binary_indent = json_binary_indent
+
+    def __repr__(self) -> str:
+        return (f"StoreSettings(yaml_indent={self.yaml_indent!r}, json_indent={self.json_indent!r}, "
+                f"json_binary_indent={self.json_binary_indent!r})")
 
     def indent_for(self, fmt: str) -> int | None:
         return {"yaml": self.yaml_indent, "json": self.json_indent,
                 "binary": self.json_binary_indent}.get(fmt)
 
 
-@dataclass
 class CreationRule:
-    path_regex: str = ""
-    key_groups: list[list[KeyEntry]] = field(default_factory=list)
-    shamir_threshold: int = 0
-    rules: dict[str, str] = field(default_factory=dict)
-    mac_only_encrypted: bool = False
+    __slots__ = ("key_groups", "mac_only_encrypted", "path_regex", "rules", "shamir_threshold")
+
+    def __init__(self, path_regex: str = "", key_groups: list[list[KeyEntry]] | None = None,
+                 shamir_threshold: int = 0, rules: dict[str, str] | None = None,
+                 mac_only_encrypted: bool = False) -> None:
+        self.path_regex = path_regex
+        self.key_groups: list[list[KeyEntry]] = [] if key_groups is None else key_groups
+        self.shamir_threshold = shamir_threshold
+        self.rules: dict[str, str] = {} if rules is None else rules
+        self.mac_only_encrypted = mac_only_encrypted
+
+    def __repr__(self) -> str:
+        return (f"CreationRule(path_regex={self.path_regex!r}, key_groups={self.key_groups!r}, "
+                f"shamir_threshold={self.shamir_threshold!r}, rules={self.rules!r}, "
+                f"mac_only_encrypted={self.mac_only_encrypted!r})")
 
 
-@dataclass
 class Config:
-    path: str
-    creation_rules: list[dict[str, Any]] | None
-    stores: StoreSettings
-    destination_rules: list[dict[str, Any]] = field(default_factory=list)
+    __slots__ = ("creation_rules", "destination_rules", "path", "stores")
+
+    def __init__(self, path: str, creation_rules: list[dict[str, Any]] | None, stores: StoreSettings,
+                 destination_rules: list[dict[str, Any]] | None = None) -> None:
+        self.path = path
+        self.creation_rules = creation_rules
+        self.stores = stores
+        self.destination_rules: list[dict[str, Any]] = [] if destination_rules is None else destination_rules
+
+    def __repr__(self) -> str:
+        return (f"Config(path={self.path!r}, creation_rules={self.creation_rules!r}, stores={self.stores!r}, "
+                f"destination_rules={self.destination_rules!r})")
 
 
 def find_config(start: str = ".", warn: Any = None) -> str | None:
@@ -96,7 +123,7 @@ def _indent(stores: dict[str, Any], name: str) -> int | None:
 
 
 def load_config(path: str) -> Config:
-    from .stores.yaml_load import load_yaml
+    from .stores.yaml_lines import load_yaml
 
     try:
         with open(path, "rb") as f:
@@ -151,6 +178,8 @@ def match_creation_rule(config: Config, file_path: str) -> dict[str, Any] | None
         regex = rule.get("path_regex") or ""
         if not regex:
             return rule
+        from .goregexp import compile_go  # loads `re`: only rules with a path_regex need it
+
         compiled = compile_go(str(regex))  # path_regex is Go RE2, as in sops
         if compiled is None:
             raise ConfigError(f"can not compile regexp: error parsing regexp: {regex}")

@@ -17,13 +17,12 @@ Unicode script classes (``\\p{Greek}``) have no Python equivalent: such a patter
 from __future__ import annotations
 
 import functools
-import logging
 import re
 import sys
 import unicodedata
 import warnings
 
-log = logging.getLogger("sops_py")
+from . import log
 
 _MAX_REPEAT = 1000
 _WORD = "0-9A-Za-z_"

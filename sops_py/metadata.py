@@ -8,12 +8,12 @@ Output follows sops 3.13: every mapping's keys sorted, one key group as flat lis
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Any
-
 from .errors import ConflictingParameters, SopsError
 from .tree import Branch, Comment, Time
+
+TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from typing import Any
 
 # Key type names as written in metadata, and the order sops builds a group in after loading.
 KEY_TYPES_LOAD_ORDER = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp", "age")
@@ -40,12 +40,25 @@ CRYPT_RULES_ERROR = (
 )
 
 
-@dataclass
 class KeyEntry:
-    """One master key as recorded in metadata: its type and wire fields (``enc`` included)."""
+    """One master key as recorded in metadata: its type and wire fields (``enc`` included).
 
-    type: str
-    fields: dict[str, Any]
+    Compared and printed by value (a plain class: dataclasses cost ~13 ms to import)."""
+
+    __slots__ = ("fields", "type")
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+    def __init__(self, type: str, fields: dict[str, Any]) -> None:
+        self.type = type
+        self.fields = fields
+
+    def __repr__(self) -> str:
+        return f"KeyEntry(type={self.type!r}, fields={self.fields!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.type, self.fields) == (other.type, other.fields)
 
     @property
     def enc(self) -> str:
@@ -82,20 +95,41 @@ class KeyEntry:
         return repr(f)
 
 
-@dataclass
 class Metadata:
-    key_groups: list[list[KeyEntry]] = field(default_factory=list)
-    shamir_threshold: int = 0
-    lastmodified: str = ""
-    mac: str = ""
-    unencrypted_suffix: str = ""
-    encrypted_suffix: str = ""
-    unencrypted_regex: str = ""
-    encrypted_regex: str = ""
-    unencrypted_comment_regex: str = ""
-    encrypted_comment_regex: str = ""
-    mac_only_encrypted: bool = False
-    version: str = ""
+    """The ``sops`` section. Compared and printed by value, field by field."""
+
+    __slots__ = _METADATA_FIELDS = (
+        "key_groups", "shamir_threshold", "lastmodified", "mac", *CRYPT_RULES, "mac_only_encrypted", "version")
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+    def __init__(self, key_groups: list[list[KeyEntry]] | None = None, shamir_threshold: int = 0,
+                 lastmodified: str = "", mac: str = "", unencrypted_suffix: str = "", encrypted_suffix: str = "",
+                 unencrypted_regex: str = "", encrypted_regex: str = "", unencrypted_comment_regex: str = "",
+                 encrypted_comment_regex: str = "", mac_only_encrypted: bool = False, version: str = "") -> None:
+        self.key_groups: list[list[KeyEntry]] = [] if key_groups is None else key_groups
+        self.shamir_threshold = shamir_threshold
+        self.lastmodified = lastmodified
+        self.mac = mac
+        self.unencrypted_suffix = unencrypted_suffix
+        self.encrypted_suffix = encrypted_suffix
+        self.unencrypted_regex = unencrypted_regex
+        self.encrypted_regex = encrypted_regex
+        self.unencrypted_comment_regex = unencrypted_comment_regex
+        self.encrypted_comment_regex = encrypted_comment_regex
+        self.mac_only_encrypted = mac_only_encrypted
+        self.version = version
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._METADATA_FIELDS)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._METADATA_FIELDS)
+        return f"Metadata({body})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
 
     def crypt_rule(self) -> tuple[str, str]:
         """The one crypt rule in force as (name, value); the default suffix when none is set."""
@@ -304,11 +338,10 @@ def to_branch(md: Metadata) -> Branch:
     return Branch(sorted(items, key=lambda kv: kv[0]))
 
 
-_SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
-
-
 def version_tuple(version: str) -> tuple[int, int, int]:
-    m = _SEMVER.match(version)
+    import re  # rarely used: not at start-up
+
+    m = re.match(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", version)
     if not m:
         raise SopsError(f"Invalid Semantic Version: {version!r}", exit_code=202)
     return tuple(int(g or 0) for g in m.groups())  # type: ignore[return-value]

@@ -10,18 +10,50 @@ A file is a list of branches, one per document (only YAML has more than one).
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
-from dataclasses import dataclass
-from typing import Any, Union
+TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from typing import Any, Union
 
 
-@dataclass(frozen=True, slots=True)
-class Comment:
-    """A comment line, without its leading marker. ``inline`` marks a comment that sat after a value."""
+class _Frozen:
+    """Immutable value objects without dataclasses (whose import costs ~13 ms at start-up)."""
 
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+
+class Comment(_Frozen):
+    """A comment line, without its leading marker. ``inline`` marks a comment that sat after a value.
+
+    Compared, hashed and printed by value."""
+
+    __slots__ = ("inline", "value")
+    __match_args__ = ("value", "inline")
     value: str
-    inline: bool = False
+    inline: bool
+
+    def __init__(self, value: str, inline: bool = False) -> None:
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "inline", inline)
+
+    def __repr__(self) -> str:
+        return f"Comment(value={self.value!r}, inline={self.inline!r})"
+
+    def __reduce__(self) -> tuple[type[Comment], tuple[str, bool]]:
+        return Comment, (self.value, self.inline)  # copy, deepcopy and pickle rebuild through __init__
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.value, self.inline) == (other.value, other.inline)
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.inline))
 
 
 class Branch(list):  # type: ignore[type-arg]
@@ -34,19 +66,37 @@ class Branch(list):  # type: ignore[type-arg]
         return default
 
 
-_TIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|z|[+-]\d{2}:\d{2})$"
-)
+_TIME_PATTERN = r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|z|[+-]\d{2}:\d{2})$"
+_time_re: Any = None  # compiled on first use: most runs never parse a time, and `re` costs ms
 
 
-@dataclass(frozen=True, slots=True)
-class Time:
+class Time(_Frozen):
     """A timestamp kept as its Go ``time.Time.MarshalText`` (RFC 3339 with nanoseconds) text.
 
     Python's datetime has only microseconds; Go keeps nanoseconds, so the canonical text is stored.
+    Compared, hashed and printed by value.
     """
 
+    __slots__ = ("text",)
+    __match_args__ = ("text",)
     text: str
+
+    def __init__(self, text: str) -> None:
+        object.__setattr__(self, "text", text)
+
+    def __repr__(self) -> str:
+        return f"Time(text={self.text!r})"
+
+    def __reduce__(self) -> tuple[type[Time], tuple[str]]:
+        return Time, (self.text,)  # copy, deepcopy and pickle rebuild through __init__
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash((self.text,))
 
     @classmethod
     def from_parts(
@@ -65,14 +115,14 @@ class Time:
     @classmethod
     def parse_rfc3339(cls, text: str) -> Time:
         """Parse RFC 3339 text as Go's ``time.UnmarshalText`` would; raises ValueError."""
-        m = _TIME_RE.match(text)
-        if not m:
+        groups = _time_groups(text)
+        if groups is None:
             raise ValueError(f"cannot parse {text!r} as RFC 3339 time")
-        y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-        _dt.datetime(y, mo, d, h, mi, s)  # validates ranges
-        frac = m.group(7) or ""
+        y, mo, d, h, mi, s = (int(g) for g in groups[:6])
+        _check_date_time(y, mo, d, h, mi, s)
+        frac = groups[6] or ""
         nanos = int((frac + "000000000")[:9]) if frac else 0
-        zone = m.group(8)
+        zone = groups[7]
         if zone in ("Z", "z"):
             off = 0
         else:
@@ -90,8 +140,60 @@ class Time:
         return head + rest[i:]
 
 
-Leaf = Union[str, bytes, int, float, bool, Time, None]
-Value = Any  # Branch | list[Value] | Leaf | Comment  (recursive; kept loose for speed and mypy)
+def _digits(s: str) -> bool:
+    return s.isascii() and s.isdigit()
+
+
+def _time_groups(text: str) -> tuple[Any, ...] | None:
+    """The groups of ``_TIME_PATTERN`` matched against ``text``, or None. Plain ASCII text (every
+    timestamp sops writes) is read with str methods; anything else goes to the regex, compiled on first
+    use (``re`` costs ms at start-up, and every decrypt parses lastmodified)."""
+    if len(text) >= 20 and text[4] == "-" and text[7] == "-" and text[10] in "Tt" and text[13] == ":" \
+            and text[16] == ":":
+        head = (text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
+        rest = text[19:]
+        frac = None
+        if rest.startswith("."):
+            end = 1
+            while end < len(rest) and rest[end].isascii() and rest[end].isdigit():
+                end += 1
+            frac, rest = rest[1:end], rest[end:]
+        if all(_digits(g) for g in head) and frac != "":
+            if rest in ("Z", "z"):
+                return (*head, frac, rest)
+            if len(rest) == 6 and rest[0] in "+-" and rest[3] == ":" and _digits(rest[1:3]) and _digits(rest[4:6]):
+                return (*head, frac, rest)
+    global _time_re
+    if _time_re is None:
+        import re
+
+        _time_re = re.compile(_TIME_PATTERN)
+    m = _time_re.match(text)
+    return m.groups() if m else None
+
+
+def _check_date_time(y: int, mo: int, d: int, h: int, mi: int, s: int) -> None:
+    """The range checks datetime.datetime(y, mo, d, h, mi, s) makes, with its messages, without
+    importing datetime (which pulls in ~1 ms of modules) for every timestamp parsed."""
+    if not 1 <= y <= 9999:
+        raise ValueError(f"year {y} is out of range")
+    if not 1 <= mo <= 12:
+        raise ValueError("month must be in 1..12")
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[mo - 1]
+    if not 1 <= d <= days:
+        raise ValueError("day is out of range for month")
+    if not 0 <= h <= 23:
+        raise ValueError("hour must be in 0..23")
+    if not 0 <= mi <= 59:
+        raise ValueError("minute must be in 0..59")
+    if not 0 <= s <= 59:
+        raise ValueError("second must be in 0..59")
+
+
+if TYPE_CHECKING:
+    Leaf = Union[str, bytes, int, float, bool, Time, None]
+    Value = Any  # Branch | list[Value] | Leaf | Comment  (recursive; kept loose for speed and mypy)
 Branches = list[Branch]
 
 

@@ -5,15 +5,10 @@ Functions here take plain values (already parsed by click) so they can be tested
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
-from .. import keyspec
+from .. import keyspec, log
 from ..config import (
-    Config,
     StoreSettings,
     find_config,
     load_config,
@@ -23,26 +18,42 @@ from ..config import (
 )
 from ..datakey import KeyRing
 from ..errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters, SopsError
-from ..metadata import CRYPT_RULES, KeyEntry
+from ..metadata import CRYPT_RULES
 from ..ops.crypt import EncryptSettings
-from ..stores import FORMATS, Store, format_for_path, get_store
+from ..stores import FORMATS, format_for_path, get_store
 
-log = logging.getLogger("sops_py")
+TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from ..config import Config
+    from ..metadata import KeyEntry
+    from ..stores import Store
 
 NO_KEYS = ("config file not found, or has no creation rules, and no keys provided through command line "
            "options")
 
 
-@dataclass
 class Env:
-    """Process-level inputs: environment, working directory and the global --config/--indent."""
+    """Process-level inputs: environment, working directory and the global --config/--indent.
 
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    cwd: str = field(default_factory=os.getcwd)
-    config_path: str | None = None
-    indent: int | None = None
-    _config: Config | None = None
-    _config_loaded: bool = False
+    The config file is looked up and loaded once, on first use (a batch shares it across files)."""
+
+    __slots__ = ("_config", "_config_loaded", "config_path", "cwd", "environ", "indent")
+
+    def __init__(self, environ: Mapping[str, str] | None = None, cwd: str | None = None,
+                 config_path: str | None = None, indent: int | None = None) -> None:
+        self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
+        self.cwd = os.getcwd() if cwd is None else cwd
+        self.config_path = config_path
+        self.indent = indent
+        self._config: Config | None = None
+        self._config_loaded = False
+
+    def __repr__(self) -> str:
+        return (f"Env(environ={self.environ!r}, cwd={self.cwd!r}, config_path={self.config_path!r}, "
+                f"indent={self.indent!r}, _config={self._config!r}, _config_loaded={self._config_loaded!r})")
 
     def config(self) -> Config | None:
         if not self._config_loaded:

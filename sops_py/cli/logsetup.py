@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-import sys
+from .. import log
 
 
 def setup_logging(verbose: bool) -> None:
-    log = logging.getLogger("sops_py")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("[SOPS-PY]\t level=%(levelname)s msg=%(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    log.propagate = False
+    # applied lazily: `logging` is imported only if something is logged (see sops_py.log)
+    log.configure(verbose)

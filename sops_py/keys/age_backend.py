@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from ..metadata import KeyEntry
 from . import age
+
+TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ..metadata import KeyEntry
 
 
 class AgeBackend:

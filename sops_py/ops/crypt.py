@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from ..cipher import Cipher, CipherError
-from ..datakey import KeyRing, new_data_key, recover, wrap_groups, wrap_text
+from ..datakey import new_data_key, recover, wrap_groups, wrap_text
 from ..errors import (
     CouldNotReadInputFile,
     ErrorDumpingTree,
@@ -21,11 +17,20 @@ from ..errors import (
 )
 from ..metadata import CRYPT_RULES, DEFAULT_UNENCRYPTED_SUFFIX, KeyEntry, Metadata
 from ..rules import Rule
-from ..stores import Store, has_sops_key
+from ..stores import has_sops_key
 from ..tree import Branch
 from ..treepath import truncate
 from ..version import SOPS_FORMAT_VERSION
 from ..walk import decrypt_tree, encrypt_tree
+
+TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    import datetime as _dt
+    from collections.abc import Callable
+    from typing import Any
+
+    from ..datakey import KeyRing
+    from ..stores import Store
 
 
 def _already_encrypted_message() -> str:
@@ -42,23 +47,55 @@ def _already_encrypted_message() -> str:
 ALREADY_ENCRYPTED = _already_encrypted_message()
 
 
+_LASTMODIFIED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def utc_now() -> _dt.datetime:
+    import datetime as _dt
+
     return _dt.datetime.now(_dt.timezone.utc)
 
 
-def format_lastmodified(now: _dt.datetime) -> str:
-    return now.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def format_lastmodified(now: _dt.datetime | None = None) -> str:
+    """``now`` (the current time when None) in UTC as sops writes lastmodified."""
+    if now is None:
+        import time  # builtin: datetime would cost ~1 ms to import for the same text
+
+        return time.strftime(_LASTMODIFIED_FORMAT, time.gmtime())
+    import datetime as _dt
+
+    return now.astimezone(_dt.timezone.utc).strftime(_LASTMODIFIED_FORMAT)
 
 
-@dataclass
 class EncryptSettings:
-    """What to encrypt for: key groups, Shamir threshold and the crypt rule."""
+    """What to encrypt for: key groups, Shamir threshold and the crypt rule.
 
-    key_groups: list[list[KeyEntry]]
-    shamir_threshold: int = 0
-    rules: dict[str, str] = field(default_factory=dict)
-    mac_only_encrypted: bool = False
-    binary: bool = False  # the binary store ignores every rule and writes no default suffix
+    A plain class: dataclasses cost ~13 ms to import."""
+
+    __slots__ = ("binary", "key_groups", "mac_only_encrypted", "rules", "shamir_threshold")
+
+    def __init__(self, key_groups: list[list[KeyEntry]], shamir_threshold: int = 0,
+                 rules: dict[str, str] | None = None, mac_only_encrypted: bool = False,
+                 binary: bool = False) -> None:
+        self.key_groups = key_groups
+        self.shamir_threshold = shamir_threshold
+        self.rules: dict[str, str] = {} if rules is None else rules
+        self.mac_only_encrypted = mac_only_encrypted
+        self.binary = binary  # the binary store ignores every rule and writes no default suffix
+
+    def __repr__(self) -> str:
+        return (f"EncryptSettings(key_groups={self.key_groups!r}, shamir_threshold={self.shamir_threshold!r}, "
+                f"rules={self.rules!r}, mac_only_encrypted={self.mac_only_encrypted!r}, binary={self.binary!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def _values(self) -> tuple[object, ...]:
+        return self.key_groups, self.shamir_threshold, self.rules, self.mac_only_encrypted, self.binary
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
 
 
 def new_metadata(settings: EncryptSettings) -> Metadata:
@@ -76,7 +113,7 @@ def new_metadata(settings: EncryptSettings) -> Metadata:
 def seal(branches: list[Branch], md: Metadata, cipher: Cipher, now: _dt.datetime | None = None) -> None:
     """Encrypt the tree in place and set lastmodified and the encrypted MAC."""
     mac = encrypt_tree(branches, cipher, Rule.of(md), md.mac_only_encrypted)
-    md.lastmodified = format_lastmodified(now or utc_now())
+    md.lastmodified = format_lastmodified(now)
     try:
         md.mac = cipher.encrypt(mac, md.lastmodified)
     except SopsError as e:
@@ -110,14 +147,20 @@ def _emit_encrypted(store: Store, branches: list[Branch], md: Metadata) -> bytes
         raise ErrorDumpingTree(f"Could not marshal tree: {e}") from None
 
 
-@dataclass
 class Opened:
     """A decrypted document: its tree, metadata, data key and the cipher holding the IV stash."""
 
-    branches: list[Branch]
-    metadata: Metadata
-    data_key: bytes
-    cipher: Cipher
+    __slots__ = ("branches", "cipher", "data_key", "metadata")
+
+    def __init__(self, branches: list[Branch], metadata: Metadata, data_key: bytes, cipher: Cipher) -> None:
+        self.branches = branches
+        self.metadata = metadata
+        self.data_key = data_key
+        self.cipher = cipher
+
+    def __repr__(self) -> str:
+        return (f"Opened(branches={self.branches!r}, metadata={self.metadata!r}, data_key={self.data_key!r}, "
+                f"cipher={self.cipher!r})")
 
 
 def load_encrypted(data: bytes, store: Store) -> tuple[list[Branch], Metadata]:
