@@ -22,9 +22,16 @@ FAST = [
     ["decrypt", "--ignore-mac", ENC], ["decrypt", "--decryption-order", "age,age", ENC],
     ["decrypt", "--input-type", "json", ENC], ["decrypt", str(TESTDATA / "nope.yaml")], ["decrypt", PLAIN],
     ["-d", "--output-type", "json", ENC], ["encrypt", ENC], ["decrypt", "-i", "--output", "x", ENC],
+    # batches
+    ["decrypt", "--output-dir", "out", ENC, ENC], ["decrypt", "--output-dir", "out", ENC],
+    ["decrypt", "--output-dir", "out", ENC, str(TESTDATA / "nope.yaml")],
+    ["decrypt", "--output-dir", "out", "--output", "x", ENC, ENC],
+    ["encrypt", "--age", AGE_RECIPIENT, "--output-dir", "out", PLAIN, PLAIN], ["encrypt", "--output-dir", "out", ENC],
 ]
 SLOW = [["decrypt"], ["decrypt", ENC, "--output", "x"], ["decrypt", "--verbose", ENC], ["-d", "-e", ENC],
-        ["decrypt", "--help"], ["decrypt", "-i", "-i", ENC], ["-e", PLAIN], ["decrypt", "--bogus", ENC]]
+        ["decrypt", "--help"], ["decrypt", "-i", "-i", ENC], ["-e", PLAIN], ["decrypt", "--bogus", ENC],
+        ["decrypt", ENC, ENC], ["-d", "--output-dir", "out", ENC], ["decrypt", "--output-dir", "out", ENC, "-i"],
+        ["decrypt", "--output-dir", "out", ENC, ""]]
 
 
 def _env(tmp: Path) -> dict[str, str]:
