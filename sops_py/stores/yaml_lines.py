@@ -36,6 +36,7 @@ _ESCAPES = {
     "L": "\u2028", "P": "\u2029",
 }
 _HEX_LEN = {"x": 2, "u": 4, "U": 8}
+_INDICATOR_DIGITS = frozenset("123456789")
 
 
 class _Bail(Exception):
@@ -139,31 +140,44 @@ def _scalar(s: str) -> tuple[Any, str | None]:
     return _resolve(s), comment
 
 
-def _key(s: str) -> tuple[str, int]:
-    """The raw text of a plain key at the start of ``s`` and where its value starts, or ("", -1)
-    when ``s`` is not ``key:`` / ``key: ...``."""
+def _key(s: str) -> tuple[Any, str, int]:
+    """A key at the start of ``s``: (its value, its text for the duplicate check, where its value
+    starts), or (None, "", -1) when ``s`` is not ``key:`` / ``key: ...``."""
+    c = s[0]
+    if c == '"' or c == "'":
+        value, rest = _quoted(s)
+        after = rest.lstrip(" ")
+        if after[:1] != ":" or after[1:2] not in ("", " ") or len(s) - len(rest) > _MAX_KEY:
+            return None, "", -1
+        return value, value, len(s) - len(after) + 1
     k = s.find(": ")
     if k < 0:
         if not s.endswith(":"):
-            return "", -1
+            return None, "", -1
         k = len(s) - 1
     raw = s[:k].rstrip(" ")
     if not raw or k > _MAX_KEY:
-        return "", -1
+        return None, "", -1
     c = raw[0]
     if c in _NOT_PLAIN_FIRST or (c == "-" or c == "?" or c == ":") and (len(raw) == 1 or raw[1] == " "):
-        return "", -1
-    if " #" in raw:
-        return "", -1
-    return raw, k + 1
+        return None, "", -1
+    if " #" in raw or raw == "<<":
+        return None, "", -1  # a comment; merge keys are the full loader's business
+    return _resolve(raw), raw, k + 1
 
 
 def _block(lines: list[str], i: int, parent: int, header: str) -> tuple[str, int]:
     """A literal block scalar whose header (``|``, ``|-``, ``|+``) ends line ``i - 1``; ``parent``
     is the indentation its content must exceed. Returns (value, index of the next line)."""
-    chomp = header[1:].rstrip(" ")
+    spec = header[1:].rstrip(" ")
+    explicit = 0
+    if spec[:1] in _INDICATOR_DIGITS:
+        explicit, spec = int(spec[0]), spec[1:]
+    elif spec[1:2] in _INDICATOR_DIGITS:
+        explicit, spec = int(spec[1]), spec[:1]
+    chomp = spec
     if chomp not in ("", "-", "+"):
-        raise _Bail  # indentation indicators, header comments
+        raise _Bail  # header comments
     n = len(lines)
     j = i
     while j < n and not lines[j]:
@@ -172,7 +186,11 @@ def _block(lines: list[str], i: int, parent: int, header: str) -> tuple[str, int
         raise _Bail
     first = lines[j]
     indent = len(first) - len(first.lstrip(" "))
-    if indent <= parent or indent == len(first):
+    if explicit:
+        if indent < parent + explicit:
+            raise _Bail  # an empty block scalar
+        indent = parent + explicit
+    if indent <= parent or first.isspace():
         raise _Bail  # empty block scalar, or a line of spaces
     pad = " " * indent
     body: list[str] = [""] * (j - i)
@@ -356,7 +374,7 @@ def _scan(lines: list[str]) -> Branch:
                 raise _Bail  # an item whose value starts on a later line (or is empty): rare, and
                 # yaml.v3 drops comments around an empty one
                 raise _Bail
-            raw, vpos = _key(rest)
+            key, raw, vpos = _key(rest)
             if vpos < 0:
                 if rest[0] == "|":
                     value, i = _block(lines, i, indent, rest)
@@ -375,13 +393,12 @@ def _scan(lines: list[str]) -> Branch:
             stack.append(frame)
             s = rest
         else:
-            raw, vpos = _key(s)
+            key, raw, vpos = _key(s)
             if vpos < 0:
                 raise _Bail
-        if raw in frame[3] or raw == "<<":
-            raise _Bail  # duplicate and merge keys: the full loader has sops' errors and rules
+        if raw in frame[3]:
+            raise _Bail  # duplicate keys: the full loader has sops' errors
         frame[3].add(raw)
-        key = _resolve(raw)
         rest = s[vpos:].lstrip(" ")
         if not rest:
             pending = (frame, key, None)

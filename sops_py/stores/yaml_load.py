@@ -1298,7 +1298,7 @@ def _compose_tokens(text: str, docs: list[Branch]) -> None:
             text, where = retry
             fixes.append((where, e, scan))
     for (ls, j), tab_err, failed in fixes:
-        if not any(a < j <= b if text[j] == "#" else a < ls < b for a, b in scan.runs):
+        if not any(a < j <= b if text[j:j + 1] == "#" else a < ls < b for a, b in scan.runs):
             err, scan = tab_err, failed  # yaml.v3 rejects this tab too
             break
     if err is not None:
