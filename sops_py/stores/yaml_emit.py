@@ -67,6 +67,10 @@ _OLD_BOOLS = frozenset(
 )
 
 
+def _has_break(s: str) -> bool:
+    return "\n" in s or "\r" in s or not s.isascii() and ("\x85" in s or "\u2028" in s or "\u2029" in s)
+
+
 class _Patterns:
     """The emitter's rarely needed regexes, compiled on first use: compiling them all at import
     would cost every start-up a few milliseconds."""
@@ -113,6 +117,15 @@ _UINT64_MAX = (1 << 64) - 1
 
 def _is_timestamp(s: str) -> bool:
     """yaml.v3 parseTimestamp: the date-only, RFC 3339 (``T``/``t``) and space-separated forms."""
+    if len(s) < 8 or s[4] != "-" or not (s[:4].isdigit() and s[:4].isascii()):
+        return False  # not even the date's year (the common case, decided without a regex)
+    if len(s) == 20 and s[7] == "-" and s[10] in "Tt" and s[13] == ":" and s[16] == ":" and s[19] == "Z":
+        # YYYY-MM-DDTHH:MM:SSZ, the form sops writes (lastmodified): no regex needed either
+        fields = s[5:7] + s[8:10] + s[11:13] + s[14:16] + s[17:19]
+        if fields.isdigit() and fields.isascii():
+            year, month, day = int(s[:4]), int(s[5:7]), int(s[8:10])
+            return (1 <= month <= 12 and 1 <= day <= days_in_month(month, year) and int(s[11:13]) <= 23
+                    and int(s[14:16]) <= 59 and int(s[17:19]) <= 59)
     m = _rx().ts_date.match(s)
     if m is None:
         return False
@@ -142,8 +155,13 @@ def _is_timestamp(s: str) -> bool:
     return True
 
 
+_INT_CHARS = "+-0123456789abcdefABCDEFxXoO"
+
+
 def _go_parse_int(plain: str) -> bool:
     """strconv.ParseInt(plain, 0, 64) succeeds, or else ParseUint(plain, 0, 64) does."""
+    if plain.strip(_INT_CHARS):
+        return False  # a character no integer syntax has (the common case, decided without a regex)
     if _rx().go_int.fullmatch(plain) is None:
         return False
     neg = plain[0] == "-"
@@ -259,10 +277,13 @@ def _safe_plain(s: str) -> bool:
 
 def _analyze(s: str) -> tuple[bool, bool, bool, bool]:
     """(block_plain_allowed, single_quoted_allowed, block_allowed, multiline) for non-empty s."""
-    if s.isascii() and s.isprintable():
-        # the common case, without regexes: no line breaks, tabs or unprintable characters
-        line_breaks = special = tab = break_space = space_break = False
-        colon_or_hash = s.find(": ", 1) >= 0 or len(s) > 1 and s[-1] == ":" or " #" in s
+    if s.isascii() and (s.isprintable() or s.replace("\n", " ").isprintable()):
+        # the common case, without regexes: printable ASCII, maybe with line feeds
+        line_breaks = "\n" in s
+        special = tab = False
+        break_space = line_breaks and "\n " in s
+        space_break = line_breaks and " \n" in s
+        colon_or_hash = s.find(": ", 1) >= 0 or len(s) > 1 and s[-1] == ":" or " #" in s or "\n#" in s
     else:
         rx = _rx()
         line_breaks = rx.breaks.search(s) is not None
@@ -316,7 +337,7 @@ def _double_quoted(s: str) -> str:
     if s.startswith("\ufeff"):
         # The Go writer's BOM test looks at the start of the value for every character.
         return '"' + "".join(_dq_escape_char(c) for c in s) + '"'
-    if _rx().dq_escape.search(s) is None:
+    if s.isascii() and s.isprintable() and '"' not in s and "\\" not in s or _rx().dq_escape.search(s) is None:
         return '"' + s + '"'
     return '"' + _rx().dq_escape.sub(lambda m: _dq_escape_char(m.group()), s) + '"'
 
@@ -465,7 +486,7 @@ class _Emitter:
 
     def write_comment(self, comment: str) -> None:
         out = self.out
-        if comment[0] == "#" and _rx().breaks.search(comment) is None:
+        if comment[0] == "#" and not _has_break(comment):
             out.append(comment)
             out.append("\n")
             self.col = 0
