@@ -194,20 +194,31 @@ def _split_token(token: str) -> tuple[str, ...] | None:
 class Cipher:
     """AES-256-GCM with sops' 32-byte IVs, for one operation under one data key."""
 
-    __slots__ = ("_aes", "_rand", "_stash")
+    __slots__ = ("_aes", "_ivs", "_rand", "_stash")
 
-    def __init__(self, key: bytes, rand: Callable[[int], bytes] = os.urandom) -> None:
+    def __init__(self, key: bytes, rand: Callable[[int], bytes] = os.urandom, keep_ivs: bool = True) -> None:
+        """``keep_ivs``: remember each decrypted value's IV so that re-encrypting it unchanged gives
+        the same bytes (edit, set, rotate); a plain decrypt has no use for that."""
         if len(key) != 32:
             raise SopsError(f"data key must be 32 bytes, got {len(key)}")
         self._aes = AESGCM(key)
         self._rand = rand
-        self._stash: dict[tuple[str, bytes, str], bytes] = {}
+        self._ivs: list[bytes] = []  # random IVs drawn in bulk (os.urandom only): one syscall per 128
+        self._stash: dict[tuple[str, bytes, str], bytes] | None = {} if keep_ivs else None
 
     def rekeyed(self, key: bytes) -> Cipher:
         """A cipher under another data key sharing this one's IV stash (rotate keeps every IV)."""
         other = Cipher(key, self._rand)
         other._stash = self._stash
         return other
+
+    def _new_iv(self) -> bytes:
+        if self._rand is not os.urandom:
+            return self._rand(NONCE_SIZE)  # an injected source (tests) is asked once per IV
+        if not self._ivs:
+            pool = os.urandom(NONCE_SIZE * 128)
+            self._ivs = [pool[i:i + NONCE_SIZE] for i in range(0, len(pool), NONCE_SIZE)]
+        return self._ivs.pop()
 
     def encrypt(self, value: object, aad: str) -> str:
         """Encrypt a leaf. Empty strings and empty comments stay empty, as in sops."""
@@ -216,9 +227,9 @@ class Cipher:
         if not plain and typ in ("str", "comment"):
             return ""
         aad_b = aad.encode("utf-8", "surrogateescape")
-        iv = self._stash.get((typ, plain, aad))
+        iv = self._stash.get((typ, plain, aad)) if self._stash else None
         if iv is None:
-            iv = self._rand(NONCE_SIZE)
+            iv = self._new_iv()
         out: bytes | memoryview = self._aes.encrypt(iv, plain, aad_b)
         if len(out) > 1 << 16:
             out = memoryview(out)  # slicing a view does not copy a big value's ciphertext
@@ -254,6 +265,6 @@ class Cipher:
             value = _from_bytes(plain, typ)
         except ValueError as e:
             raise CipherError(str(e)) from None
-        stash_typ = "str" if typ == "bytes" else typ
-        self._stash[(stash_typ, plain, aad)] = iv
+        if self._stash is not None:
+            self._stash[("str" if typ == "bytes" else typ, plain, aad)] = iv
         return value

@@ -7,21 +7,15 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from .metadata import Metadata
 
 
-def _load_search(pattern: str, text: str) -> bool:
+def _search(pattern: str, text: str) -> bool:
     # goregexp loads `re` and `unicodedata`: only files with a regex rule pay for it
-    global _search
     from .goregexp import search
 
-    _search = search
     return search(pattern, text)
-
-
-_search: Callable[[str, str], bool] = _load_search
 
 
 class Rule:

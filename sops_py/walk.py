@@ -40,15 +40,17 @@ class _Walker:
         # the MAC input, hashed in one go at the end (appending is cheaper per leaf than hash.update)
         self.mac_parts: list[bytes] = [MAC_ONLY_ENCRYPTED_INIT] if mac_only_encrypted else []
         self.comments = rule.uses_comments
+        # suffix and key-regex rules decide from the path alone: whether a match means "encrypt"
+        self.encrypt_on_match = rule.name in ("encrypted_suffix", "encrypted_regex")
 
     def leaf(self, value: Any, prefix: str, matched: bool, stack: list[list[str]] | None) -> Any:
-        is_comment = isinstance(value, Comment)
+        is_comment = value.__class__ is Comment
         if type(value) is GoUint64:
             raise ErrorEncryptingTree(f"{_ENCRYPT_ERROR}Cannot walk value, unknown type: uint64")
         if self.comments:
             encrypted = self.rule.encrypted(matched, stack, is_comment)
         else:
-            encrypted = self.rule.encrypted(matched, None, is_comment)
+            encrypted = matched is self.encrypt_on_match
         aad = prefix or ":"  # the keys joined by ":" plus ":" (a top-level comment: ":")
         if self.decrypt:
             if not encrypted:
@@ -75,8 +77,9 @@ class _Walker:
                     "Error decrypting tree: Error walking tree: Expected encrypted value as string, "
                     f"but got {go_type(value)}"
                 )
-            if (encrypted or not self.mac_only) and not isinstance(result, Comment):
-                self.mac_parts.append(to_bytes(result))
+            if (encrypted or not self.mac_only) and result.__class__ is not Comment:
+                self.mac_parts.append(
+                    result.encode("utf-8", "surrogateescape") if result.__class__ is str else to_bytes(result))
             return result
         if (encrypted or not self.mac_only) and not is_comment:
             self.mac_parts.append(to_bytes(value))
@@ -91,6 +94,8 @@ class _Walker:
         return out
 
     def value(self, value: Any, prefix: str, matched: bool, stack: list[list[str]] | None) -> Any:
+        if value.__class__ is str:  # most leaves
+            return self.leaf(value, prefix, matched, stack)
         if isinstance(value, Branch):
             self.branch(value, prefix, matched, stack)
             return value

@@ -181,10 +181,11 @@ def load_encrypted(data: bytes, store: Store) -> tuple[list[Branch], Metadata]:
 
 
 def open_tree(branches: list[Branch], md: Metadata, ring: KeyRing, order: list[str] | None,
-              ignore_mac: bool) -> Opened:
-    """Recover the data key, decrypt the tree in place and check the MAC."""
+              ignore_mac: bool, keep_ivs: bool = True) -> Opened:
+    """Recover the data key, decrypt the tree in place and check the MAC. ``keep_ivs``: the cipher
+    remembers IVs for re-encrypting unchanged values (not needed when only the plaintext is wanted)."""
     key = recover(md, ring, order)
-    cipher = Cipher(key)
+    cipher = Cipher(key, keep_ivs=keep_ivs)
     computed = decrypt_tree(branches, cipher, Rule.of(md), md.mac_only_encrypted)
     if not ignore_mac:
         try:
@@ -202,7 +203,7 @@ def decrypt_data(data: bytes, in_store: Store, out_store: Store, ring: KeyRing,
                  extract: list[str | int] | None = None) -> bytes:
     """Decrypt sops file bytes to plaintext bytes (or the --extract'ed value)."""
     branches, md = load_encrypted(data, in_store)
-    opened = open_tree(branches, md, ring, order, ignore_mac)
+    opened = open_tree(branches, md, ring, order, ignore_mac, keep_ivs=False)
     if extract:
         return extract_value(opened.branches, extract, out_store)
     return emit_plain(out_store, opened.branches)
