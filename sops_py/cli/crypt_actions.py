@@ -33,7 +33,9 @@ def write_result(data: bytes, path: str | None, opts: Mapping[str, Any]) -> None
     if opts.get("in_place") and path is not None:
         write_atomic(path, data, "in-place")
     elif opts.get("output"):
-        write_atomic(str(opts["output"]), data)
+        out = str(opts["output"])
+        # an output file is derived data unless it replaces the input itself
+        write_atomic(out, data, durable=path is not None and os.path.realpath(out) == os.path.realpath(path))
     else:
         write_stdout(data)
 
@@ -70,8 +72,10 @@ def batch(env: Env, files: tuple[str, ...], opts: Mapping[str, Any], action: str
                                bool(opts.get("ignore_mac")), parse_tree_path(opts.get("extract") or ""))
         else:
             out = encrypt_data(data, in_store, out_store, encrypt_settings(env, path, in_store, opts), ring)
-        target = os.path.join(str(outdir), os.path.basename(path)) if outdir else path
-        write_atomic(target, out)
+        if outdir:
+            write_atomic(os.path.join(str(outdir), os.path.basename(path)), out, durable=False)
+        else:
+            write_atomic(path, out)
     return True
 
 

@@ -32,10 +32,15 @@ def read_input(path: str | None) -> bytes:
         raise CouldNotReadInputFile(f"Error reading file: open {path}: {reason}") from None
 
 
-def write_atomic(path: str, data: bytes, what: str = "output") -> None:
+def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = True) -> None:
     """Write a regular file via a temp file in its directory and a rename, keeping its mode; a
     symlink is followed (the link stays). Devices, FIFOs and sockets (/dev/null, /dev/stdout, a pipe)
-    are written in place: renaming over them would replace the device with a file."""
+    are written in place: renaming over them would replace the device with a file.
+
+    The rename keeps readers and an interrupted run from ever seeing half a file. ``durable`` also
+    syncs the data to disk before the rename, so a power cut cannot leave the renamed file empty:
+    wanted where the user's file is replaced, not for an output derived from an input that stays
+    (--output, --output-dir), where it would cost a disk flush per file (sops syncs neither)."""
     target = os.path.realpath(path)
     try:
         st = os.stat(target)
@@ -57,8 +62,9 @@ def write_atomic(path: str, data: bytes, what: str = "output") -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as e:

@@ -40,3 +40,30 @@ def test_fifo_is_written_in_place_not_replaced(tmp_path: Path) -> None:
     reader.join(timeout=10)
     assert got == [b"payload"]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def _fsynced_paths(monkeypatch: object, run: object) -> list[str]:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)  # type: ignore[attr-defined]
+    run()  # type: ignore[operator]
+    return synced
+
+
+def test_replacing_the_users_file_syncs_it_but_derived_outputs_do_not(tmp_path: Path, monkeypatch: object) -> None:
+    from sops_py.cli.crypt_actions import write_result
+
+    src = tmp_path / "in.yaml"
+    src.write_text("old")
+    in_place = _fsynced_paths(monkeypatch, lambda: write_result(b"new", str(src), {"in_place": True}))
+    assert len(in_place) == 1 and src.read_bytes() == b"new"
+    out = tmp_path / "out.yaml"
+    derived = _fsynced_paths(monkeypatch, lambda: write_result(b"x", str(src), {"output": str(out)}))
+    assert derived == [] and out.read_bytes() == b"x"
+    onto_input = _fsynced_paths(monkeypatch, lambda: write_result(b"y", str(src), {"output": str(src)}))
+    assert len(onto_input) == 1 and src.read_bytes() == b"y"
