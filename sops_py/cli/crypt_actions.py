@@ -9,6 +9,7 @@ from ..datakey import parse_decryption_order
 from ..errors import ConflictingParameters
 from ..ops.crypt import decrypt_data, encrypt_data
 from ..ops.files import read_input, require_file, write_atomic, write_stdout
+from ..ops.parallel import run_each, worker_count
 from ..treepath import parse_tree_path
 from .context import encrypt_settings, input_store, key_ring, output_store
 
@@ -62,20 +63,28 @@ def batch(env: Env, files: tuple[str, ...], opts: Mapping[str, Any], action: str
     if outdir:
         os.makedirs(str(outdir), exist_ok=True)
     ring = key_ring(env, opts)
-    for file in files:
+    order = parse_decryption_order(opts.get("decryption_order"))
+    extract = parse_tree_path(opts.get("extract") or "")
+
+    def one(file: str) -> None:
         path = require_file(file)
         in_store = input_store(env, opts.get("input_type"), path)
         out_store = output_store(env, opts.get("output_type"), path)
         data = read_input(path)
         if action == "decrypt":
-            out = decrypt_data(data, in_store, out_store, ring, parse_decryption_order(opts.get("decryption_order")),
-                               bool(opts.get("ignore_mac")), parse_tree_path(opts.get("extract") or ""))
+            out = decrypt_data(data, in_store, out_store, ring, order, bool(opts.get("ignore_mac")), extract)
         else:
             out = encrypt_data(data, in_store, out_store, encrypt_settings(env, path, in_store, opts), ring)
         if outdir:
             write_atomic(os.path.join(str(outdir), os.path.basename(path)), out, durable=False)
         else:
             write_atomic(path, out)
+
+    # workers share the files out when nothing ties them together: no remote key service (gRPC
+    # channels do not survive a fork) and no two files writing the same output
+    names = [os.path.basename(f) for f in files] if outdir else [os.path.realpath(f) for f in files]
+    workers = worker_count(len(files)) if not ring.services and len(set(names)) == len(names) else 1
+    run_each(files, one, workers)
     return True
 
 
