@@ -222,8 +222,12 @@ class Cipher:
 
     def encrypt(self, value: object, aad: str) -> str:
         """Encrypt a leaf. Empty strings and empty comments stay empty, as in sops."""
-        typ = type_of(value)
-        plain = to_bytes(value)
+        if value.__class__ is str:  # most leaves
+            typ = "str"
+            plain = value.encode("utf-8", "surrogateescape")
+        else:
+            typ = type_of(value)
+            plain = to_bytes(value)
         if not plain and typ in ("str", "comment"):
             return ""
         aad_b = aad.encode("utf-8", "surrogateescape")

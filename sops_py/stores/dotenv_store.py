@@ -91,6 +91,9 @@ class DotenvStore:
             raise ErrorDumpingTree("no document to write")
         out: list[str] = []
         for k, v in branches[0]:
+            if k.__class__ is str and v.__class__ is str:  # nearly every line
+                out.append(k + "=" + v.replace("\n", "\\n") + "\n")
+                continue
             if isinstance(v, (Branch, list)):
                 raise ErrorDumpingTree(
                     f"cannot use complex value in dotenv file; offending key {go_sprint_s(k)}"
