@@ -41,11 +41,19 @@ def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = T
     syncs the data to disk before the rename, so a power cut cannot leave the renamed file empty:
     wanted where the user's file is replaced, not for an output derived from an input that stays
     (--output, --output-dir), where it would cost a disk flush per file (sops syncs neither)."""
-    target = os.path.realpath(path)
     try:
-        st = os.stat(target)
+        st: os.stat_result | None = os.lstat(path)
     except OSError:
         st = None
+    target = path
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        # a symlinked file: write where it points (symlinked directories need nothing: the kernel
+        # follows them for the rename as for any other call)
+        target = os.path.realpath(path)
+        try:
+            st = os.stat(target)
+        except OSError:
+            st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         try:
             with open(target, "wb") as f:
@@ -60,12 +68,15 @@ def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = T
     except OSError as e:
         raise CouldNotWriteOutputFile(f"Could not open {what} file for writing: {e}") from None
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
             if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.chmod(tmp, mode)
+                os.fsync(fd)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     except OSError as e:
         try:
@@ -84,13 +95,13 @@ def _mkstemp(directory: str, prefix: str) -> tuple[int, str]:
     """tempfile.mkstemp(prefix=prefix, dir=directory): a new 0600 file with a random name, opened
     exclusively. tempfile itself costs ~3 ms to import (random, shutil, ...) for these few lines."""
     for _ in range(10000):  # tempfile.TMP_MAX
-        name = prefix + "".join(_NAME_CHARS[b % len(_NAME_CHARS)] for b in os.urandom(8))
+        name = prefix + "".join([_NAME_CHARS[b % len(_NAME_CHARS)] for b in os.urandom(8)])
         path = os.path.join(directory, name)
         try:
             fd = os.open(path, _TMP_FLAGS, 0o600)
         except FileExistsError:
             continue
-        return fd, os.path.abspath(path)
+        return fd, path
     raise FileExistsError(errno.EEXIST, "No usable temporary file name found")
 
 
