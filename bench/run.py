@@ -53,6 +53,22 @@ def venv_sops_py(root: Path) -> list[str]:
     return [str(venv / "bin" / "sops-py")]
 
 
+def _output(cmd: list[str], env: dict[str, str]) -> bytes:
+    return subprocess.run(cmd, capture_output=True, env=env, check=True).stdout
+
+
+def check_fidelity(sops: str, ours: list[str], tag: list[str], plain: Path, enc: Path, env: dict[str, str]) -> None:
+    """Speed never trades away fidelity: sops-py decrypts sops' file to sops' exact bytes, and sops
+    reads back what sops-py encrypts as it reads its own output."""
+    if _output([*ours, "decrypt", *tag, str(enc)], env) != _output([sops, "decrypt", *tag, str(enc)], env):
+        raise SystemExit(f"sops-py's decryption of {enc.name} differs from sops'")
+    mine = enc.with_name("check-" + enc.name)
+    mine.write_bytes(_output([*ours, "encrypt", *tag, str(plain)], env))
+    if _output([sops, "decrypt", *tag, str(mine)], env) != _output([sops, "decrypt", *tag, str(enc)], env):
+        raise SystemExit(f"sops reads sops-py's encryption of {plain.name} differently from its own")
+    mine.unlink()
+
+
 @dataclass
 class Sample:
     seconds: float
@@ -163,6 +179,7 @@ def main() -> None:
             plain = files[name]
             enc = encrypted(plain)
             tag = ["--input-type", "binary", "--output-type", "binary"] if name.endswith(".bin") else []
+            check_fidelity(sops, ours, tag, plain, enc, env)
             dec_s: list[Sample] = []
             dec_o: list[Sample] = []
             enc_s: list[Sample] = []
@@ -187,6 +204,9 @@ def main() -> None:
                 each_s.append(run_many([[sops, "decrypt", str(e)] for e in encs], env))
                 each_o.append(run_many([[*ours, "decrypt", str(e)] for e in encs], env))
                 batch.append(run([*ours, "decrypt", "--output-dir", str(outdir), *map(str, encs)], env))
+            for e in encs:  # the batch wrote what sops writes for each file
+                if (outdir / e.name).read_bytes() != _output([sops, "decrypt", str(e)], env):
+                    raise SystemExit(f"the batch's {e.name} differs from sops' decryption")
             rows.append(Row(f"{len(encs)} k8s Secrets, one process each", "decrypt", each_s, each_o,
                             TARGETS["k8s each", "decrypt"]))
             rows.append(Row(f"{len(encs)} k8s Secrets, sops-py batch vs sops per file", "decrypt", each_s, batch,

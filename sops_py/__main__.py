@@ -1,4 +1,4 @@
 from sops_py.cli import main
 
 if __name__ == "__main__":
-    main()
+    main(program=True)
