@@ -169,9 +169,12 @@ def _b64decode_slow(s: str) -> bytes:
     return base64.b64decode(s.replace("\r", "").replace("\n", ""), validate=True)
 
 
+_a2b: Any = binascii.a2b_base64  # strict_mode: Python >= 3.11 (a TypeError before: the slow path runs)
+
+
 def _b64decode(s: str) -> bytes:
     try:
-        return binascii.a2b_base64(s, strict_mode=True)  # type: ignore[call-arg,unused-ignore]  # Python >= 3.11
+        return _a2b(s, strict_mode=True)  # type: ignore[no-any-return]
     except (binascii.Error, TypeError):
         return _b64decode_slow(s)
 
@@ -180,13 +183,14 @@ def _split_token(token: str) -> tuple[str, ...] | None:
     """(data, iv, tag, type) as sops' regex ``^ENC\\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\\]``
     captures them, or None. A token with exactly three commas and one final ``]`` (every token sops
     writes) has only one way to match, read here with str methods; anything else goes to the regex."""
-    body = token[15:-1]  # 15: len(_ENC_PREFIX)
-    parts = body.split(",")
-    if len(parts) == 4 and token.startswith(_ENC_PREFIX) and token[-1] == "]" and "]" not in body:
-        data, iv, tag, typ = parts
-        if (data.startswith("data:") and iv.startswith("iv:") and tag.startswith("tag:") and typ.startswith("type:")
-                and len(data) > 5 and len(iv) > 3 and len(tag) > 4 and len(typ) > 5):
-            return data[5:], iv[3:], tag[4:], typ[5:]
+    if token.startswith("ENC[AES256_GCM,data:") and token[-1] == "]":
+        body = token[20:-1]  # 20: len("ENC[AES256_GCM,data:")
+        parts = body.split(",")
+        if len(parts) == 4 and "]" not in body:
+            data, iv, tag, typ = parts
+            if (iv[:3] == "iv:" and tag[:4] == "tag:" and typ[:5] == "type:" and data
+                    and len(iv) > 3 and len(tag) > 4 and len(typ) > 5):
+                return data, iv[3:], tag[4:], typ[5:]
     m = _regex(_ENC_PATTERN).match(token)
     return m.groups() if m else None
 
@@ -247,9 +251,14 @@ class Cipher:
         if fields is None:
             raise CipherError(f"Input string {token} does not match sops' data format")
         try:
-            data = _b64decode(fields[0])
-            iv = _b64decode(fields[1])
-            tag = _b64decode(fields[2])
+            try:  # the canonical encoding every sops writes, in C
+                data = _a2b(fields[0], strict_mode=True)
+                iv = _a2b(fields[1], strict_mode=True)
+                tag = _a2b(fields[2], strict_mode=True)
+            except (binascii.Error, TypeError):
+                data = _b64decode(fields[0])
+                iv = _b64decode(fields[1])
+                tag = _b64decode(fields[2])
         except (binascii.Error, ValueError) as e:
             raise CipherError(f"Error base64-decoding value: {e}") from None
         typ = fields[3]

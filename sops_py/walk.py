@@ -42,6 +42,7 @@ class _Walker:
         self.comments = rule.uses_comments
         # suffix and key-regex rules decide from the path alone: whether a match means "encrypt"
         self.encrypt_on_match = rule.name in ("encrypted_suffix", "encrypted_regex")
+        self.suffix = rule.value if rule.name.endswith("suffix") else None  # tested inline per key
 
     def leaf(self, value: Any, prefix: str, matched: bool, stack: list[list[str]] | None) -> Any:
         is_comment = value.__class__ is Comment
@@ -141,8 +142,15 @@ class _Walker:
                 if stack is not None:
                     stack[-1] = []
                 continue
-            child_matched = matched or rule.component_matches(k)
-            new = self.value(v, prefix + k + ":", child_matched, stack)
+            if not matched:
+                suffix = self.suffix
+                child_matched = k.endswith(suffix) if suffix is not None else rule.component_matches(k)
+            else:
+                child_matched = True
+            if v.__class__ is str:  # most values: straight to the leaf
+                new = self.leaf(v, prefix + k + ":", child_matched, stack)
+            else:
+                new = self.value(v, prefix + k + ":", child_matched, stack)
             if new is not v:
                 br[i] = (k, new)
             if stack is not None:
