@@ -5,9 +5,10 @@ Regexes are Go RE2 patterns (see goregexp): one sops cannot compile matches noth
 
 from __future__ import annotations
 
+from .tree import Frozen
+
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
-
     from .metadata import Metadata
 
 
@@ -18,33 +19,17 @@ def _search(pattern: str, text: str) -> bool:
     return search(pattern, text)
 
 
-class Rule:
+class Rule(Frozen):
     """The one crypt rule in force for a file (an immutable value)."""
 
     __slots__ = ("name", "value")
+    __match_args__ = ("name", "value")
     name: str
     value: str
 
     def __init__(self, name: str, value: str) -> None:
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "value", value)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __repr__(self) -> str:
-        return f"Rule(name={self.name!r}, value={self.value!r})"
-
-    def __reduce__(self) -> tuple[type[Rule], tuple[str, str]]:
-        return Rule, (self.name, self.value)  # copy, deepcopy and pickle rebuild through __init__
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.value) == (other.name, other.value)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.value))
 
     @classmethod
     def of(cls, md: Metadata) -> Rule:

@@ -15,10 +15,15 @@ if TYPE_CHECKING:
     from typing import Any, Union
 
 
-class _Frozen:
-    """Immutable value objects without dataclasses (whose import costs ~13 ms at start-up)."""
+class Frozen:
+    """An immutable value object without dataclasses (whose import costs ~13 ms at start-up):
+    compared, hashed, printed, copied and pickled by its ``__match_args__`` fields, in order."""
 
     __slots__ = ()
+    __match_args__: tuple[str, ...] = ()
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple([getattr(self, name) for name in self.__match_args__])
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"cannot assign to field {name!r}")
@@ -26,8 +31,23 @@ class _Frozen:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}")
 
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
+        return f"{type(self).__name__}({fields})"
 
-class Comment(_Frozen):
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return type(self), self._fields()  # copy, deepcopy and pickle rebuild through __init__
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+
+class Comment(Frozen):
     """A comment line, without its leading marker. ``inline`` marks a comment that sat after a value.
 
     Compared, hashed and printed by value."""
@@ -40,20 +60,6 @@ class Comment(_Frozen):
     def __init__(self, value: str, inline: bool = False) -> None:
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "inline", inline)
-
-    def __repr__(self) -> str:
-        return f"Comment(value={self.value!r}, inline={self.inline!r})"
-
-    def __reduce__(self) -> tuple[type[Comment], tuple[str, bool]]:
-        return Comment, (self.value, self.inline)  # copy, deepcopy and pickle rebuild through __init__
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.value, self.inline) == (other.value, other.inline)
-
-    def __hash__(self) -> int:
-        return hash((self.value, self.inline))
 
 
 class Branch(list):  # type: ignore[type-arg]
@@ -70,7 +76,7 @@ _TIME_PATTERN = r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))
 _time_re: Any = None  # compiled on first use: most runs never parse a time, and `re` costs ms
 
 
-class Time(_Frozen):
+class Time(Frozen):
     """A timestamp kept as its Go ``time.Time.MarshalText`` (RFC 3339 with nanoseconds) text.
 
     Python's datetime has only microseconds; Go keeps nanoseconds, so the canonical text is stored.
@@ -83,20 +89,6 @@ class Time(_Frozen):
 
     def __init__(self, text: str) -> None:
         object.__setattr__(self, "text", text)
-
-    def __repr__(self) -> str:
-        return f"Time(text={self.text!r})"
-
-    def __reduce__(self) -> tuple[type[Time], tuple[str]]:
-        return Time, (self.text,)  # copy, deepcopy and pickle rebuild through __init__
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self.text == other.text
-
-    def __hash__(self) -> int:
-        return hash((self.text,))
 
     @classmethod
     def from_parts(
