@@ -158,9 +158,8 @@ class Opened:
         self.data_key = data_key
         self.cipher = cipher
 
-    def __repr__(self) -> str:
-        return (f"Opened(branches={self.branches!r}, metadata={self.metadata!r}, data_key={self.data_key!r}, "
-                f"cipher={self.cipher!r})")
+    def __repr__(self) -> str:  # never the data key or the plaintext: a repr ends up in logs and tracebacks
+        return f"Opened(metadata={self.metadata!r})"
 
 
 def load_encrypted(data: bytes, store: Store) -> tuple[list[Branch], Metadata]:
