@@ -35,10 +35,6 @@ def _regex(pattern: str) -> Any:
     return r
 
 
-def _b64(data: bytes | memoryview) -> str:
-    return binascii.b2a_base64(data, newline=False).decode()
-
-
 class CipherError(SopsError):
     """A value could not be decrypted (bad format, wrong key or tampered data)."""
 
@@ -224,24 +220,29 @@ class Cipher:
             self._ivs = [pool[i:i + NONCE_SIZE] for i in range(0, len(pool), NONCE_SIZE)]
         return self._ivs.pop()
 
-    def encrypt(self, value: object, aad: str) -> str:
-        """Encrypt a leaf. Empty strings and empty comments stay empty, as in sops."""
+    def encrypt(self, value: object, aad: str, plain: bytes | None = None) -> str:
+        """Encrypt a leaf (``plain``: its ``to_bytes``, when the caller has it already). Empty
+        strings and empty comments stay empty, as in sops."""
         if value.__class__ is str:  # most leaves
             typ = "str"
-            plain = value.encode("utf-8", "surrogateescape")
+            if plain is None:
+                plain = value.encode("utf-8", "surrogateescape")
         else:
             typ = type_of(value)
-            plain = to_bytes(value)
+            if plain is None:
+                plain = to_bytes(value)
         if not plain and typ in ("str", "comment"):
             return ""
-        aad_b = aad.encode("utf-8", "surrogateescape")
         iv = self._stash.get((typ, plain, aad)) if self._stash else None
         if iv is None:
             iv = self._new_iv()
-        out: bytes | memoryview = self._aes.encrypt(iv, plain, aad_b)
+        out: bytes | memoryview = self._aes.encrypt(iv, plain, aad.encode("utf-8", "surrogateescape"))
         if len(out) > 1 << 16:
             out = memoryview(out)  # slicing a view does not copy a big value's ciphertext
-        return "ENC[AES256_GCM,data:%s,iv:%s,tag:%s,type:%s]" % (_b64(out[:-16]), _b64(iv), _b64(out[-16:]), typ)
+        b2a = binascii.b2a_base64
+        return ("ENC[AES256_GCM,data:" + b2a(out[:-16], newline=False).decode() + ",iv:"
+                + b2a(iv, newline=False).decode() + ",tag:" + b2a(out[-16:], newline=False).decode()
+                + ",type:" + typ + "]")
 
     def decrypt(self, token: str, aad: str) -> object:
         """Decrypt one ENC token and remember its IV for a later identical encrypt."""

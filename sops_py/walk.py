@@ -82,11 +82,13 @@ class _Walker:
                 self.mac_parts.append(
                     result.encode("utf-8", "surrogateescape") if result.__class__ is str else to_bytes(result))
             return result
+        plain = None
         if (encrypted or not self.mac_only) and not is_comment:
-            self.mac_parts.append(to_bytes(value))
+            plain = value.encode("utf-8", "surrogateescape") if value.__class__ is str else to_bytes(value)
+            self.mac_parts.append(plain)
         if not encrypted:
             return value
-        out = self.cipher.encrypt(value, aad)
+        out = self.cipher.encrypt(value, aad, plain)
         if is_comment and isinstance(out, str) and self.rule.rejects_encrypted_comment(out):
             raise ErrorEncryptingTree(
                 f'{_ENCRYPT_ERROR}Encrypted comment "{out}" matches UnencryptedCommentRegex! Make sure that '
