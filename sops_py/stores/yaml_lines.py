@@ -263,12 +263,43 @@ def scan(text: str) -> list[Branch] | None:
         return None
 
 
+def _place_comments(comments: list[tuple[int, str]], stack: list[list[Any]], t: int, indent: int,
+                    blank_after: bool, lines_at_end: list[str] | None) -> None:
+    """Put the full-line comments read before a line at ``indent`` that continues ``stack[t]``
+    (``lines_at_end``: the text's lines when that "line" is the end of the text).
+
+    Where blocks close, yaml.v3 spreads comments over them by rules of its own. Taken here: first
+    any comments at or right of the innermost block's column (they stay in it), then comments at
+    the new line's column (they go to the block it continues); anything else, and the cases where
+    blank lines decide (after an indentless sequence, before a sequence's next item, a document's
+    foot), go to the full loader."""
+    inner = stack[-1]
+    closing = t < len(stack) - 1
+    if closing and lines_at_end is not None and _blank_in_tail(lines_at_end):
+        raise _Bail
+    indentless = closing and not stack[t + 1][2] and stack[t + 1][0] == indent
+    if closing and blank_after and not stack[t][2]:
+        raise _Bail
+    deep = closing
+    for col, txt in comments:
+        if col < indent:
+            raise _Bail
+        if deep and col >= inner[0] and not (indentless and col == indent):
+            frame = inner
+        else:
+            deep = False
+            if closing and (col != indent or indentless):
+                raise _Bail
+            frame = stack[t]
+        frame[1].append((Comment(txt), None) if frame[2] else Comment(txt))
+
+
 def _scan(lines: list[str]) -> Branch:
     top = Branch()
     # open blocks, outermost first: [indent, container, is_mapping, keys seen (mappings)]
     stack: list[list[Any]] = [[0, top, True, set()]]
     comments: list[tuple[int, str]] = []
-    # an entry whose value starts on a later line: (block, key or None for an item, key's comment)
+    # a mapping entry whose value starts on a later line: (its mapping, key, the key's line comment)
     pending: tuple[list[Any], Any, str | None] | None = None
     n = len(lines)
     i = 0
@@ -298,17 +329,17 @@ def _scan(lines: list[str]) -> Branch:
 
         opened = False
         if pending is not None:
-            block, key, key_comment = pending
+            # the value is the block this line opens (deeper, or an indentless sequence), else null
+            mapping, key, key_comment = pending
             pending = None
-            base = block[0]
             value: Any = None
-            if indent > base or indent == base and item and block[2] and s:
+            if indent > mapping[0] or indent == mapping[0] and item and s:
                 opened = True
                 value = [] if item else Branch()
                 stack.append([indent, value, not item, None if item else set()])
             if key_comment is not None:
-                block[1].append((Comment(key_comment), None) if block[2] else Comment(key_comment))
-            block[1].append((key, value) if block[2] else value)
+                mapping[1].append((Comment(key_comment), None))
+            mapping[1].append((key, value))
 
         # the block this line continues; the ones above it close here
         t = len(stack) - 1
@@ -329,29 +360,7 @@ def _scan(lines: list[str]) -> Branch:
                 if t < 0:
                     raise _Bail
         if comments:
-            # Where blocks close, yaml.v3 spreads comments over them by rules of its own. Taken
-            # here: first any comments at or right of the innermost block's column (they stay in
-            # it), then comments at the new line's column (they go to the block it continues),
-            # except after an indentless sequence, where blank lines decide.
-            inner = stack[-1]
-            closing = t < len(stack) - 1
-            if closing and not s and _blank_in_tail(lines):
-                raise _Bail  # comments after a blank line at the end: the document's foot, maybe
-            indentless = closing and not stack[t + 1][2] and stack[t + 1][0] == indent
-            if closing and blank_after_comment and not stack[t][2]:
-                raise _Bail  # a blank line after them can move them past the sequence's next item
-            deep = closing
-            for col, txt in comments:
-                if col < indent:
-                    raise _Bail
-                if deep and col >= inner[0] and not (indentless and col == indent):
-                    frame = inner
-                else:
-                    deep = False
-                    if closing and (col != indent or indentless):
-                        raise _Bail
-                    frame = stack[t]
-                frame[1].append((Comment(txt), None) if frame[2] else Comment(txt))
+            _place_comments(comments, stack, t, indent, blank_after_comment, lines if not s else None)
             comments.clear()
             blank_after_comment = False
         if not s:
@@ -371,8 +380,8 @@ def _scan(lines: list[str]) -> Branch:
                 s = rest
                 rest = s[1:].lstrip(" ")
             if not rest or rest[0] == "#":
-                raise _Bail  # an item whose value starts on a later line (or is empty): rare, and
-                # yaml.v3 drops comments around an empty one
+                # an item whose value starts on a later line (or is empty): rare, and yaml.v3
+                # drops comments around an empty one
                 raise _Bail
             key, raw, vpos = _key(rest)
             if vpos < 0:
