@@ -5,7 +5,7 @@ line, with plain, quoted and literal block scalars and full-line comments. For s
 scanner builds the same tree as the full loader (``yaml_load``, a port of yaml.v3's comment
 placement on libyaml tokens) several times faster, and without importing PyYAML at all. It returns
 None for anything it does not vouch for, and the full loader then runs: flow collections (other
-than ``[]`` and ``{}``), anchors, aliases, tags, merge keys, duplicate keys, multi-line flow or
+than one-line sequences of scalars and ``{}``), anchors, aliases, tags, merge keys, duplicate keys, multi-line flow or
 plain scalars, folded scalars, several documents, tabs, carriage returns, non-printable characters,
 and every error. ``tests/property/test_yaml_lines.py`` checks it against the full loader on
 generated and mutated documents and a corpus of real-world files.
@@ -126,8 +126,10 @@ def _scalar(s: str) -> tuple[Any, str | None]:
         value, rest = _quoted(s)
         return value, _trailing_comment(rest)
     if c in _NOT_PLAIN_FIRST:
-        if (c == "[" or c == "{") and s.rstrip(" ") in ("[]", "{}"):
-            return ([] if c == "[" else Branch()), None
+        if c == "{" and s.rstrip(" ") == "{}":
+            return Branch(), None
+        if c == "[":
+            return _flow_sequence(s), None
         raise _Bail
     if (c == "-" or c == "?" or c == ":") and (len(s) == 1 or s[1] == " "):
         raise _Bail
@@ -140,6 +142,49 @@ def _scalar(s: str) -> tuple[Any, str | None]:
     if ": " in s or s.endswith(":"):
         raise _Bail  # a mapping where yaml.v3 reports an error
     return _resolve(s), comment
+
+
+def _flow_sequence(s: str) -> list[Any]:
+    """A one-line flow sequence of scalars, ``[a, "b", 3]``, alone on the rest of its line. Nested
+    collections, a comment after it (yaml.v3 puts that inside the sequence), a trailing comma and
+    anything spanning lines go to the full loader."""
+    items: list[Any] = []
+    pos = 1
+    n = len(s)
+    while True:
+        while pos < n and s[pos] == " ":
+            pos += 1
+        if pos == n:
+            raise _Bail  # continues on the next line
+        c = s[pos]
+        if c == "]" and not items:
+            break
+        if c == '"' or c == "'":
+            value, rest = _quoted(s[pos:])
+            items.append(value)
+            pos = n - len(rest)
+        else:
+            end = pos
+            while end < n and s[end] not in ",]":
+                end += 1
+            text = s[pos:end].rstrip(" ")
+            if (not text or c in _NOT_PLAIN_FIRST or (c == "-" or c == "?" or c == ":")
+                    and (len(text) == 1 or text[1] == " ") or ": " in text or " #" in text
+                    or text[-1] == ":" or "[" in text or "{" in text or "}" in text):
+                raise _Bail
+            items.append(_resolve(text))
+            pos = end
+        while pos < n and s[pos] == " ":
+            pos += 1
+        if pos < n and s[pos] == ",":
+            pos += 1
+            continue
+        if pos < n and s[pos] == "]":
+            break
+        raise _Bail
+    if s[pos + 1:].strip(" "):
+        raise _Bail
+    return items
 
 
 def _key(s: str) -> tuple[Any, str, int]:
@@ -172,14 +217,11 @@ def _block(lines: list[str], i: int, parent: int, header: str) -> tuple[str, int
     """A literal block scalar whose header (``|``, ``|-``, ``|+``) ends line ``i - 1``; ``parent``
     is the indentation its content must exceed. Returns (value, index of the next line)."""
     spec = header[1:].rstrip(" ")
-    explicit = 0
-    if spec[:1] in _INDICATOR_DIGITS:
-        explicit, spec = int(spec[0]), spec[1:]
-    elif spec[1:2] in _INDICATOR_DIGITS:
-        explicit, spec = int(spec[1]), spec[:1]
-    chomp = spec
-    if chomp not in ("", "-", "+"):
-        raise _Bail  # header comments
+    digits = [ch for ch in spec if ch in _INDICATOR_DIGITS]
+    chomp = "".join(ch for ch in spec if ch == "-" or ch == "+")
+    if len(digits) + len(chomp) != len(spec) or len(digits) > 1 or len(chomp) > 1:
+        raise _Bail  # header comments, malformed indicators
+    explicit = int(digits[0]) if digits else 0
     n = len(lines)
     j = i
     while j < n and not lines[j]:
@@ -265,7 +307,7 @@ def scan(text: str) -> list[Branch] | None:
         return None
 
 
-def _place_comments(comments: list[tuple[int, str]], stack: list[list[Any]], t: int, indent: int,
+def _place_comments(comments: list[tuple[int, str, bool]], stack: list[list[Any]], t: int, indent: int,
                     blank_after: bool, lines_at_end: list[str] | None) -> None:
     """Put the full-line comments read before a line at ``indent`` that continues ``stack[t]``
     (``lines_at_end``: the text's lines when that "line" is the end of the text).
@@ -273,8 +315,8 @@ def _place_comments(comments: list[tuple[int, str]], stack: list[list[Any]], t: 
     Where blocks close, yaml.v3 spreads comments over them by rules of its own. Taken here: first
     any comments at or right of the innermost block's column (they stay in it), then comments at
     the new line's column (they go to the block it continues); anything else, and the cases where
-    blank lines decide (after an indentless sequence, before a sequence's next item, a document's
-    foot), go to the full loader."""
+    blank lines decide (between the innermost block's comments, after an indentless sequence,
+    before a sequence's next item, a document's foot), go to the full loader."""
     inner = stack[-1]
     closing = t < len(stack) - 1
     if closing and lines_at_end is not None and _blank_in_tail(lines_at_end):
@@ -283,10 +325,10 @@ def _place_comments(comments: list[tuple[int, str]], stack: list[list[Any]], t: 
     if closing and blank_after and not stack[t][2]:
         raise _Bail
     deep = closing
-    for col, txt in comments:
+    for n, (col, txt, blank_before) in enumerate(comments):
         if col < indent:
             raise _Bail
-        if deep and col >= inner[0] and not (indentless and col == indent):
+        if deep and col >= inner[0] and not (indentless and col == indent) and not (n and blank_before):
             frame = inner
         else:
             deep = False
@@ -300,7 +342,7 @@ def _scan(lines: list[str]) -> Branch:
     top = Branch()
     # open blocks, outermost first: [indent, container, is_mapping, keys seen (mappings)]
     stack: list[list[Any]] = [[0, top, True, set()]]
-    comments: list[tuple[int, str]] = []
+    comments: list[tuple[int, str, bool]] = []  # (column, text, a blank line since the last comment)
     # a mapping entry whose value starts on a later line: (its mapping, key, the key's line comment)
     pending: tuple[list[Any], Any, str | None] | None = None
     n = len(lines)
@@ -318,7 +360,7 @@ def _scan(lines: list[str]) -> Branch:
                 continue
             indent = len(line) - len(s)
             if s[0] == "#":
-                comments.append((indent, s[1:]))
+                comments.append((indent, s[1:], blank_after_comment))
                 continue
             if indent == 0 and (s.startswith("---") or s.startswith("...") or s[0] == "%"):
                 raise _Bail  # document markers and directives
@@ -329,7 +371,7 @@ def _scan(lines: list[str]) -> Branch:
             indent, s, item = 0, "", False
         content = True
 
-        opened = False
+        opened = null_value = False
         if pending is not None:
             # the value is the block this line opens (deeper, or an indentless sequence), else null
             mapping, key, key_comment = pending
@@ -339,6 +381,8 @@ def _scan(lines: list[str]) -> Branch:
                 opened = True
                 value = [] if item else Branch()
                 stack.append([indent, value, not item, None if item else set()])
+            else:
+                null_value = True
             if key_comment is not None:
                 mapping[1].append((Comment(key_comment), None))
             mapping[1].append((key, value))
@@ -362,6 +406,8 @@ def _scan(lines: list[str]) -> Branch:
                 if t < 0:
                     raise _Bail
         if comments:
+            if null_value and t < len(stack) - 1:
+                raise _Bail  # comments after an empty value where blocks close: yaml.v3's own rules
             _place_comments(comments, stack, t, indent, blank_after_comment, lines if not s else None)
             comments.clear()
             blank_after_comment = False

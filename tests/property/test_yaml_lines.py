@@ -181,6 +181,12 @@ def test_sops_layout_texts() -> None:
 # ------------------------------------------------------------------------------------- edge cases
 
 EDGE_CASES = [
+    # found by fuzzing the scanner: comments after an empty value where blocks close, comments at the
+    # innermost column separated by a blank line, a block scalar header with an indicator and a comment
+    "k1:\n  k2: # c\n  # c\n",
+    "a:\n  b: 1\n  #\n\n  # x\nc: 2\n",
+    "k: |+2  # c\n  x\n",
+    "a: [ main ]\nb: [\"localhost:9090\", --fix, 1, true]\nc: [a, ]\nd: [a] # c\n",
     "a: 1\n", "a:\n", "a: \n", "a:\n- x\n- y\n", "a:\n  - x\n  - y\nb: 1\n", "a:\n- x\nb: 1\n",
     "l:\n- name: x\n  value: y\n- name: z\n", "l:\n  - name: x\n    value: y\n", "l:\n  -   a: 1\n      b: 2\n",
     "l:\n- - a\n  - b\n- c\n", "a:\n  b:\n    c: 1\n", "a:\n    b:\n        c: 1\n", "a:\n   b:\n      c: 1\n",
