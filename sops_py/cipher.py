@@ -213,11 +213,11 @@ class Cipher:
         return other
 
     def _new_iv(self) -> bytes:
+        """An IV once the pool is empty (``encrypt`` pops pooled ones itself)."""
         if self._rand is not os.urandom:
             return self._rand(NONCE_SIZE)  # an injected source (tests) is asked once per IV
-        if not self._ivs:
-            pool = os.urandom(NONCE_SIZE * 128)
-            self._ivs = [pool[i:i + NONCE_SIZE] for i in range(0, len(pool), NONCE_SIZE)]
+        pool = os.urandom(NONCE_SIZE * 128)
+        self._ivs = [pool[i:i + NONCE_SIZE] for i in range(0, len(pool), NONCE_SIZE)]
         return self._ivs.pop()
 
     def encrypt(self, value: object, aad: str, plain: bytes | None = None) -> str:
@@ -235,7 +235,7 @@ class Cipher:
             return ""
         iv = self._stash.get((typ, plain, aad)) if self._stash else None
         if iv is None:
-            iv = self._new_iv()
+            iv = self._ivs.pop() if self._ivs else self._new_iv()
         out: bytes | memoryview = self._aes.encrypt(iv, plain, aad.encode("utf-8", "surrogateescape"))
         if len(out) > 1 << 16:
             out = memoryview(out)  # slicing a view does not copy a big value's ciphertext

@@ -53,6 +53,8 @@ class _Walker:
         else:
             encrypted = matched is self.encrypt_on_match
         aad = prefix or ":"  # the keys joined by ":" plus ":" (a top-level comment: ":")
+        if value.__class__ is str:
+            return self.str_leaf(value, aad, encrypted)
         if self.decrypt:
             if not encrypted:
                 result = value
@@ -66,13 +68,8 @@ class _Walker:
                     log.warning("Found possibly unencrypted comment in file. This is to be expected if "
                                 "the file being decrypted was created with an older version of SOPS.")
                     result = value
-            elif isinstance(value, str):
-                try:
-                    result = self.cipher.decrypt(value, aad)
-                except CipherError as e:
-                    raise ErrorDecryptingTree(
-                        f"Error decrypting tree: Error walking tree: Could not decrypt value: {e}"
-                    ) from None
+            elif isinstance(value, str):  # a str subclass
+                return self.str_leaf(value, aad, encrypted)
             else:
                 raise ErrorDecryptingTree(
                     "Error decrypting tree: Error walking tree: Expected encrypted value as string, "
@@ -95,6 +92,28 @@ class _Walker:
                 "UnencryptedCommentRegex cannot match an encrypted comment."
             )
         return out
+
+    def str_leaf(self, value: str, aad: str, encrypted: bool) -> Any:
+        """A string leaf (nearly every leaf): the lean path of ``leaf``."""
+        mac = encrypted or not self.mac_only
+        if self.decrypt:
+            if not encrypted:
+                result: Any = value
+            else:
+                try:
+                    result = self.cipher.decrypt(value, aad)
+                except CipherError as e:
+                    raise ErrorDecryptingTree(
+                        f"Error decrypting tree: Error walking tree: Could not decrypt value: {e}"
+                    ) from None
+            if mac and result.__class__ is not Comment:  # a list's comment is stored as an ENC string
+                self.mac_parts.append(
+                    result.encode("utf-8", "surrogateescape") if result.__class__ is str else to_bytes(result))
+            return result
+        plain = value.encode("utf-8", "surrogateescape")
+        if mac:
+            self.mac_parts.append(plain)
+        return self.cipher.encrypt(value, aad, plain) if encrypted else value
 
     def value(self, value: Any, prefix: str, matched: bool, stack: list[list[str]] | None) -> Any:
         if value.__class__ is str:  # most leaves
@@ -150,7 +169,10 @@ class _Walker:
             else:
                 child_matched = True
             if v.__class__ is str:  # most values: straight to the leaf
-                new = self.leaf(v, prefix + k + ":", child_matched, stack)
+                if stack is None:
+                    new = self.str_leaf(v, prefix + k + ":", child_matched is self.encrypt_on_match)
+                else:
+                    new = self.leaf(v, prefix + k + ":", child_matched, stack)
             else:
                 new = self.value(v, prefix + k + ":", child_matched, stack)
             if new is not v:
