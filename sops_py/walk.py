@@ -148,7 +148,7 @@ class _Walker:
             stack = stack + [[]]
         rule = self.rule
         for i, (k, v) in enumerate(br):
-            if isinstance(k, Comment):
+            if k.__class__ is not str and isinstance(k, Comment):
                 if stack is not None:
                     stack[-1].append(k.value)
                 out = self.leaf(k, prefix, matched, stack)

@@ -131,4 +131,7 @@ class DotenvStore:
     @staticmethod
     def has_sops_top_level_key(branch: Branch) -> bool:
         """sops' HasSopsTopLevelKey for dotenv: any top-level key starting with ``sops_``."""
-        return any(isinstance(k, str) and k.startswith(SOPS_PREFIX) for k, _ in branch)
+        for k, _ in branch:  # a loop, not any(genexpr): this runs over every line of big files
+            if isinstance(k, str) and k.startswith(SOPS_PREFIX):
+                return True
+        return False
