@@ -10,6 +10,7 @@ import os
 
 from .errors import SopsError
 from .metadata import CRYPT_RULES, KeyEntry, check_crypt_rules
+from .record import Record
 from .tree import Branch, Comment
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
@@ -25,11 +26,8 @@ class ConfigError(SopsError):
     """A broken or unusable .sops.yaml (exit 1, as in sops)."""
 
 
-# Plain classes, not dataclasses: importing dataclasses costs ~13 ms at start-up.
-
-
-class StoreSettings:
-    __slots__ = ("json_binary_indent", "json_indent", "yaml_indent")
+class StoreSettings(Record):
+    __slots__ = __match_args__ = ("yaml_indent", "json_indent", "json_binary_indent")
 
     def __init__(self, yaml_indent: int | None = None, json_indent: int | None = None,
                  json_binary_indent: int | None = None) -> None:
@@ -37,17 +35,13 @@ class StoreSettings:
         self.json_indent = json_indent
         self.json_binary_indent = json_binary_indent
 
-    def __repr__(self) -> str:
-        return (f"StoreSettings(yaml_indent={self.yaml_indent!r}, json_indent={self.json_indent!r}, "
-                f"json_binary_indent={self.json_binary_indent!r})")
-
     def indent_for(self, fmt: str) -> int | None:
         return {"yaml": self.yaml_indent, "json": self.json_indent,
                 "binary": self.json_binary_indent}.get(fmt)
 
 
-class CreationRule:
-    __slots__ = ("key_groups", "mac_only_encrypted", "path_regex", "rules", "shamir_threshold")
+class CreationRule(Record):
+    __slots__ = __match_args__ = ("path_regex", "key_groups", "shamir_threshold", "rules", "mac_only_encrypted")
 
     def __init__(self, path_regex: str = "", key_groups: list[list[KeyEntry]] | None = None,
                  shamir_threshold: int = 0, rules: dict[str, str] | None = None,
@@ -58,14 +52,9 @@ class CreationRule:
         self.rules: dict[str, str] = {} if rules is None else rules
         self.mac_only_encrypted = mac_only_encrypted
 
-    def __repr__(self) -> str:
-        return (f"CreationRule(path_regex={self.path_regex!r}, key_groups={self.key_groups!r}, "
-                f"shamir_threshold={self.shamir_threshold!r}, rules={self.rules!r}, "
-                f"mac_only_encrypted={self.mac_only_encrypted!r})")
 
-
-class Config:
-    __slots__ = ("creation_rules", "destination_rules", "path", "stores")
+class Config(Record):
+    __slots__ = __match_args__ = ("path", "creation_rules", "stores", "destination_rules")
 
     def __init__(self, path: str, creation_rules: list[dict[str, Any]] | None, stores: StoreSettings,
                  destination_rules: list[dict[str, Any]] | None = None) -> None:
@@ -73,10 +62,6 @@ class Config:
         self.creation_rules = creation_rules
         self.stores = stores
         self.destination_rules: list[dict[str, Any]] = [] if destination_rules is None else destination_rules
-
-    def __repr__(self) -> str:
-        return (f"Config(path={self.path!r}, creation_rules={self.creation_rules!r}, stores={self.stores!r}, "
-                f"destination_rules={self.destination_rules!r})")
 
 
 def find_config(start: str = ".", warn: Any = None) -> str | None:

@@ -9,6 +9,7 @@ Output follows sops 3.13: every mapping's keys sorted, one key group as flat lis
 from __future__ import annotations
 
 from .errors import ConflictingParameters, SopsError
+from .record import Record
 from .tree import Branch, Comment, Time
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
@@ -40,25 +41,14 @@ CRYPT_RULES_ERROR = (
 )
 
 
-class KeyEntry:
-    """One master key as recorded in metadata: its type and wire fields (``enc`` included).
+class KeyEntry(Record):
+    """One master key as recorded in metadata: its type and wire fields (``enc`` included)."""
 
-    Compared and printed by value (a plain class: dataclasses cost ~13 ms to import)."""
-
-    __slots__ = ("fields", "type")
-    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+    __slots__ = __match_args__ = ("type", "fields")
 
     def __init__(self, type: str, fields: dict[str, Any]) -> None:
         self.type = type
         self.fields = fields
-
-    def __repr__(self) -> str:
-        return f"KeyEntry(type={self.type!r}, fields={self.fields!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.type, self.fields) == (other.type, other.fields)
 
     @property
     def enc(self) -> str:
@@ -95,12 +85,11 @@ class KeyEntry:
         return repr(f)
 
 
-class Metadata:
-    """The ``sops`` section. Compared and printed by value, field by field."""
+class Metadata(Record):
+    """The ``sops`` section."""
 
-    __slots__ = _METADATA_FIELDS = (
+    __slots__ = __match_args__ = (
         "key_groups", "shamir_threshold", "lastmodified", "mac", *CRYPT_RULES, "mac_only_encrypted", "version")
-    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
 
     def __init__(self, key_groups: list[list[KeyEntry]] | None = None, shamir_threshold: int = 0,
                  lastmodified: str = "", mac: str = "", unencrypted_suffix: str = "", encrypted_suffix: str = "",
@@ -118,18 +107,6 @@ class Metadata:
         self.encrypted_comment_regex = encrypted_comment_regex
         self.mac_only_encrypted = mac_only_encrypted
         self.version = version
-
-    def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self._METADATA_FIELDS)
-
-    def __repr__(self) -> str:
-        body = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._METADATA_FIELDS)
-        return f"Metadata({body})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
 
     def crypt_rule(self) -> tuple[str, str]:
         """The one crypt rule in force as (name, value); the default suffix when none is set."""

@@ -5,7 +5,7 @@ Regexes are Go RE2 patterns (see goregexp): one sops cannot compile matches noth
 
 from __future__ import annotations
 
-from .tree import Frozen
+from .record import Frozen
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:

@@ -10,41 +10,11 @@ A file is a list of branches, one per document (only YAML has more than one).
 
 from __future__ import annotations
 
+from .record import Frozen
+
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
     from typing import Any, Union
-
-
-class Frozen:
-    """An immutable value object without dataclasses (whose import costs ~13 ms at start-up):
-    compared, hashed, printed, copied and pickled by its ``__match_args__`` fields, in order."""
-
-    __slots__ = ()
-    __match_args__: tuple[str, ...] = ()
-
-    def _fields(self) -> tuple[Any, ...]:
-        return tuple([getattr(self, name) for name in self.__match_args__])
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
-        return f"{type(self).__name__}({fields})"
-
-    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
-        return type(self), self._fields()  # copy, deepcopy and pickle rebuild through __init__
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
 
 
 class Comment(Frozen):

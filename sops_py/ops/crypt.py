@@ -16,6 +16,7 @@ from ..errors import (
     SopsError,
 )
 from ..metadata import CRYPT_RULES, DEFAULT_UNENCRYPTED_SUFFIX, KeyEntry, Metadata
+from ..record import Record
 from ..rules import Rule
 from ..stores import has_sops_key
 from ..tree import Branch
@@ -67,12 +68,10 @@ def format_lastmodified(now: _dt.datetime | None = None) -> str:
     return now.astimezone(_dt.timezone.utc).strftime(_LASTMODIFIED_FORMAT)
 
 
-class EncryptSettings:
-    """What to encrypt for: key groups, Shamir threshold and the crypt rule.
+class EncryptSettings(Record):
+    """What to encrypt for: key groups, Shamir threshold and the crypt rule."""
 
-    A plain class: dataclasses cost ~13 ms to import."""
-
-    __slots__ = ("binary", "key_groups", "mac_only_encrypted", "rules", "shamir_threshold")
+    __slots__ = __match_args__ = ("key_groups", "shamir_threshold", "rules", "mac_only_encrypted", "binary")
 
     def __init__(self, key_groups: list[list[KeyEntry]], shamir_threshold: int = 0,
                  rules: dict[str, str] | None = None, mac_only_encrypted: bool = False,
@@ -82,20 +81,6 @@ class EncryptSettings:
         self.rules: dict[str, str] = {} if rules is None else rules
         self.mac_only_encrypted = mac_only_encrypted
         self.binary = binary  # the binary store ignores every rule and writes no default suffix
-
-    def __repr__(self) -> str:
-        return (f"EncryptSettings(key_groups={self.key_groups!r}, shamir_threshold={self.shamir_threshold!r}, "
-                f"rules={self.rules!r}, mac_only_encrypted={self.mac_only_encrypted!r}, binary={self.binary!r})")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def _values(self) -> tuple[object, ...]:
-        return self.key_groups, self.shamir_threshold, self.rules, self.mac_only_encrypted, self.binary
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
 
 
 def new_metadata(settings: EncryptSettings) -> Metadata:
