@@ -11,7 +11,7 @@ import os
 
 from .crypto import AESGCM, is_invalid_tag
 from .errors import SopsError
-from .gofmt import format_f
+from .gofmt import float_syntax, format_f
 from .tree import Comment, Time
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
@@ -22,17 +22,14 @@ if TYPE_CHECKING:
 NONCE_SIZE = 32  # sops uses a 32-byte GCM nonce, not the usual 12
 _ENC_PREFIX = "ENC[AES256_GCM,"
 _ENC_PATTERN = r"(?s)^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]"
-# regexes compiled on first use: `re` costs ms at start-up and sops' own tokens never need them
-_compiled: dict[str, Any] = {}
 
 
 def _regex(pattern: str) -> Any:
-    r = _compiled.get(pattern)
-    if r is None:
-        import re
+    """A compiled regex, ``re`` loaded on first use (it costs ms at start-up, and sops' own tokens
+    never need one); ``re.compile`` keeps the compiled patterns."""
+    import re
 
-        r = _compiled[pattern] = re.compile(pattern)
-    return r
+    return re.compile(pattern)
 
 
 class CipherError(SopsError):
@@ -42,7 +39,7 @@ class CipherError(SopsError):
 
 
 def is_encrypted(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("ENC[AES256_GCM,")
+    return isinstance(value, str) and value.startswith(_ENC_PREFIX)
 
 
 def to_bytes(value: object) -> bytes:
@@ -100,25 +97,6 @@ def _parse_int(s: str) -> int:
     return v
 
 
-def _ascii_digits(s: str) -> bool:
-    return s.isascii() and s.isdigit()
-
-
-def _plain_decimal(s: str) -> bool:
-    """``[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?`` for ASCII digits, without loading ``re``."""
-    t = s[1:] if s.startswith(("+", "-")) else s
-    cut = min((i for i in (t.find("e"), t.find("E")) if i >= 0), default=len(t))
-    mantissa, exponent = t[:cut], t[cut + 1:]
-    if cut < len(t):
-        digits = exponent[1:] if exponent.startswith(("+", "-")) else exponent
-        if not _ascii_digits(digits):
-            return False
-    whole, dot, frac = mantissa.partition(".")
-    if (whole and not _ascii_digits(whole)) or (frac and not _ascii_digits(frac)):
-        return False
-    return bool(whole) or bool(dot and frac)
-
-
 def _parse_float(s: str) -> float:
     # Go strconv.ParseFloat accepts +Inf/-Inf/NaN spellings and underscores only with a base prefix
     low = s.lower()
@@ -128,8 +106,7 @@ def _parse_float(s: str) -> float:
         return float("-inf")
     if low == "nan":
         return float("nan")
-    if "_" in s or not (_plain_decimal(s)
-                        or _regex(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?0[xX][0-9a-fA-F.pP+-]+").fullmatch(s)):
+    if "_" in s or not (float_syntax(s) or _regex(r"[+-]?0[xX][0-9a-fA-F.pP+-]+").fullmatch(s)):
         raise ValueError(f'strconv.ParseFloat: parsing "{s}": invalid syntax')
     if s.lstrip("+-")[:2].lower() == "0x":
         return float.fromhex(s)
@@ -252,14 +229,9 @@ class Cipher:
         if fields is None:
             raise CipherError(f"Input string {token} does not match sops' data format")
         try:
-            try:  # the canonical encoding every sops writes, in C
-                data = _a2b(fields[0], strict_mode=True)
-                iv = _a2b(fields[1], strict_mode=True)
-                tag = _a2b(fields[2], strict_mode=True)
-            except (binascii.Error, TypeError):
-                data = _b64decode(fields[0])
-                iv = _b64decode(fields[1])
-                tag = _b64decode(fields[2])
+            data = _b64decode(fields[0])
+            iv = _b64decode(fields[1])
+            tag = _b64decode(fields[2])
         except (binascii.Error, ValueError) as e:
             raise CipherError(f"Error base64-decoding value: {e}") from None
         typ = fields[3]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+_DIGITS = frozenset("0123456789")
+
 
 def _digits(x: float) -> tuple[str, int]:
     """Shortest round-trip decimal digits of abs(x) and the decimal point position.
@@ -97,3 +99,32 @@ def format_json_float(x: float) -> str:
 def format_upper_g(x: float) -> str:
     """strconv.FormatFloat(x, 'G', -1, 64), used by the dotenv store for non-string values."""
     return format_g(x).upper().replace("INF", "Inf").replace("NAN", "NaN")
+
+
+def _digits_end(s: str, i: int) -> int:
+    n = len(s)
+    while i < n and s[i] in _DIGITS:
+        i += 1
+    return i
+
+
+def float_syntax(s: str) -> bool:
+    """``[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?``: the decimal syntax Go's ParseFloat
+    takes (ASCII digits only), which is also yaml.v3's float pattern. Checked by hand: no regex at
+    start-up."""
+    i = 1 if s[:1] == "-" or s[:1] == "+" else 0
+    j = _digits_end(s, i)
+    if j == i:
+        if s[i:i + 1] != ".":
+            return False
+        j = _digits_end(s, i + 1)
+        if j == i + 1:
+            return False
+    elif s[j:j + 1] == ".":
+        j = _digits_end(s, j + 1)
+    if s[j:j + 1] in ("e", "E"):
+        k = j + 2 if s[j + 1:j + 2] in ("-", "+") else j + 1
+        j = _digits_end(s, k)
+        if j == k:
+            return False
+    return j == len(s)

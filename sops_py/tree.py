@@ -43,7 +43,6 @@ class Branch(list):  # type: ignore[type-arg]
 
 
 _TIME_PATTERN = r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|z|[+-]\d{2}:\d{2})$"
-_time_re: Any = None  # compiled on first use: most runs never parse a time, and `re` costs ms
 
 
 class Time(Frozen):
@@ -125,13 +124,18 @@ def _time_groups(text: str) -> tuple[Any, ...] | None:
                 return (*head, frac, rest)
             if len(rest) == 6 and rest[0] in "+-" and rest[3] == ":" and _digits(rest[1:3]) and _digits(rest[4:6]):
                 return (*head, frac, rest)
-    global _time_re
-    if _time_re is None:
-        import re
+    import re  # odd text only: `re` costs ms at start-up (re.compile keeps the compiled pattern)
 
-        _time_re = re.compile(_TIME_PATTERN)
-    m = _time_re.match(text)
+    m = re.compile(_TIME_PATTERN).match(text)
     return m.groups() if m else None
+
+
+def days_in_month(month: int, year: int) -> int:
+    """The days of a month in the proleptic Gregorian calendar (Go's and Python's)."""
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
 
 
 def _check_date_time(y: int, mo: int, d: int, h: int, mi: int, s: int) -> None:
@@ -141,9 +145,7 @@ def _check_date_time(y: int, mo: int, d: int, h: int, mi: int, s: int) -> None:
         raise ValueError(f"year {y} is out of range")
     if not 1 <= mo <= 12:
         raise ValueError("month must be in 1..12")
-    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
-    days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[mo - 1]
-    if not 1 <= d <= days:
+    if not 1 <= d <= days_in_month(mo, y):
         raise ValueError("day is out of range for month")
     if not 0 <= h <= 23:
         raise ValueError("hour must be in 0..23")

@@ -76,12 +76,11 @@ class _Walker:
                     f"but got {go_type(value)}"
                 )
             if (encrypted or not self.mac_only) and result.__class__ is not Comment:
-                self.mac_parts.append(
-                    result.encode("utf-8", "surrogateescape") if result.__class__ is str else to_bytes(result))
+                self.mac_parts.append(to_bytes(result))
             return result
         plain = None
         if (encrypted or not self.mac_only) and not is_comment:
-            plain = value.encode("utf-8", "surrogateescape") if value.__class__ is str else to_bytes(value)
+            plain = to_bytes(value)
             self.mac_parts.append(plain)
         if not encrypted:
             return value

@@ -22,9 +22,8 @@ import binascii
 import math
 
 from ..errors import ErrorDumpingTree
-from ..gofmt import format_g
-from ..tree import Branch, Comment, Time
-from .yaml_resolve import days_in_month, float_syntax
+from ..gofmt import float_syntax, format_g
+from ..tree import Branch, Comment, Time, days_in_month
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import binascii
 import math
 
-from ..tree import Time
+from ..gofmt import float_syntax
+from ..tree import Time, days_in_month
 from ..walk import GoUint64
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
@@ -31,7 +32,6 @@ for _v, _words in (
 MERGE = "<<"
 RESOLVE_FIRST = frozenset("0123456789+-.~nNtTfF")  # a plain scalar starting otherwise is a string
 
-_DIGITS = frozenset("0123456789")
 _TS_PATTERN = (
     r"^(\d{4})-(\d{1,2})-(\d{1,2})"
     r"(?:(?:([Tt])(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2}))"
@@ -39,43 +39,10 @@ _TS_PATTERN = (
 )
 
 
-_TS_RE: list[re.Pattern[str]] = []  # compiled on first use: timestamps are rare
-
-
 def _timestamp_re() -> re.Pattern[str]:
-    if not _TS_RE:
-        import re
+    import re  # timestamps are rare: `re` costs ms at start-up (re.compile keeps the compiled pattern)
 
-        _TS_RE.append(re.compile(_TS_PATTERN, re.ASCII))
-    return _TS_RE[0]
-
-
-def _digits_end(s: str, i: int) -> int:
-    n = len(s)
-    while i < n and s[i] in _DIGITS:
-        i += 1
-    return i
-
-
-def float_syntax(s: str) -> bool:
-    """``[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?``: yaml.v3's float pattern, which is
-    also the decimal syntax Go's ParseFloat takes (checked by hand: no regex at start-up)."""
-    i = 1 if s[:1] == "-" or s[:1] == "+" else 0
-    j = _digits_end(s, i)
-    if j == i:
-        if s[i:i + 1] != ".":
-            return False
-        j = _digits_end(s, i + 1)
-        if j == i + 1:
-            return False
-    elif s[j:j + 1] == ".":
-        j = _digits_end(s, j + 1)
-    if s[j:j + 1] in ("e", "E"):
-        k = j + 2 if s[j + 1:j + 2] in ("-", "+") else j + 1
-        j = _digits_end(s, k)
-        if j == k:
-            return False
-    return j == len(s)
+    return re.compile(_TS_PATTERN, re.ASCII)
 
 
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
@@ -114,12 +81,6 @@ def _int_result(v: int) -> Any:
     if 0 <= v <= _UINT64_MAX:
         return GoUint64(v)
     return None
-
-
-def days_in_month(month: int, year: int) -> int:
-    if month == 2:
-        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-    return 30 if month in (4, 6, 9, 11) else 31
 
 
 def parse_timestamp(s: str) -> Time | None:
