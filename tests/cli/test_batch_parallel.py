@@ -13,6 +13,7 @@ import pytest
 from sops_py.errors import SopsError
 from sops_py.ops import parallel
 from tests.helpers import AGE_KEY_FILE, AGE_RECIPIENT
+from tests.interop.sops_helpers import run_sops
 
 N = 3 * parallel.MIN_FILES_PER_WORKER  # enough for two workers on any machine with two cores
 
@@ -51,6 +52,11 @@ def test_parallel_batch_round_trips_every_file(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     for p in plain:
         assert (dec_dir / p.name).read_bytes() == p.read_bytes()
+    # and the real sops reads what the workers encrypted, first and last slice alike
+    for enc in (encrypted[0], encrypted[-1]):
+        r = run_sops(["decrypt", str(enc)], env=_env(tmp_path))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == (tmp_path / "plain" / enc.name).read_bytes()
 
 
 def test_parallel_batch_reports_the_earliest_failure(tmp_path: Path) -> None:
