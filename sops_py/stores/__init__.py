@@ -76,7 +76,17 @@ def get_store(fmt: str, indent: int | None = None) -> Store:
 def split_nested_metadata(branches: list[Branch]) -> tuple[list[Branch], Metadata]:
     """Remove the top-level ``sops`` entries (every document) and load the first one, as sops 3.13's
     ExtractMetadata does for YAML, JSON and binary files."""
-    found: Any = None
+    found = take_sops_section(branches)
+    if found is None:
+        raise MetadataNotFound()
+    return branches, load_metadata(found)
+
+
+def take_sops_section(branches: list[Branch]) -> Branch | None:
+    """Remove the top-level ``sops`` entries of every document, in place, and return the first
+    document's (None when it has none). More than one there, or one that is not a mapping, is an
+    error, as in sops."""
+    found: Branch | None = None
     seen = False
     for bi, branch in enumerate(branches):
         kept = Branch()
@@ -92,9 +102,7 @@ def split_nested_metadata(branches: list[Branch]) -> tuple[list[Branch], Metadat
                 continue
             kept.append((k, v))
         branches[bi] = kept
-    if found is None:
-        raise MetadataNotFound()
-    return branches, load_metadata(found)
+    return found
 
 
 def has_sops_key(branches: list[Branch], store: Store | None = None) -> bool:

@@ -40,6 +40,7 @@ from ..errors import CouldNotReadInputFile, ErrorDumpingTree, MetadataNotFound, 
 from ..gotext import go_type
 from ..metadata import Metadata
 from ..tree import Branch, Comment
+from . import take_sops_section
 from .flatten import (
     flatten_metadata,
     go_bytes,
@@ -458,22 +459,7 @@ class INIStore:
             branches = self.load_plain(data)
         except CouldNotReadInputFile as e:
             raise SopsError(e.message) from None
-        found: Branch | None = None
-        seen = False
-        for bi, branch in enumerate(branches):
-            kept = Branch()
-            for k, v in branch:
-                if isinstance(k, str) and k == SOPS_SECTION:
-                    if bi == 0:
-                        if seen:
-                            raise SopsError("Found duplicate sops entry")
-                        seen = True
-                        if not isinstance(v, Branch):
-                            raise SopsError("Found sops entry that is not a mapping")
-                        found = v
-                    continue
-                kept.append((k, v))
-            branches[bi] = kept
+        found = take_sops_section(branches)
         if not found:  # a section without items is Go's nil TreeBranch: not found either
             raise MetadataNotFound()
         return branches, unflatten_metadata(list(found), unescape=True)
