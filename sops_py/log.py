@@ -3,7 +3,8 @@
 ``logging`` costs ~10 ms at start-up, and a decrypt or encrypt usually logs nothing. The CLI's
 ``setup_logging`` records its settings here when ``logging`` is not loaded yet; they are applied on the
 first message, so the output is exactly what a handler installed up front would write. Modules on the
-encrypt/decrypt path log through ``warning`` instead of holding a ``logging.Logger``.
+``sops_py`` log through this module's ``debug``/``info``/``warning``/``error`` instead of holding a
+``logging.Logger``, so a deferred configuration is never bypassed.
 """
 
 from __future__ import annotations
@@ -53,5 +54,17 @@ def logger() -> logging.Logger:
     return logging.getLogger(NAME)
 
 
+def debug(msg: str, *args: object) -> None:
+    logger().debug(msg, *args)
+
+
+def info(msg: str, *args: object) -> None:
+    logger().info(msg, *args)
+
+
 def warning(msg: str, *args: object) -> None:
     logger().warning(msg, *args)
+
+
+def error(msg: str, *args: object) -> None:
+    logger().error(msg, *args)

@@ -18,7 +18,6 @@ and google-cloud-storage, imported only when such a destination is used.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import posixpath
 import re
@@ -30,11 +29,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import log
 from .errors import MissingExtra, SopsError
-from .gofmt import format_json_float
-from .tree import Branch, Comment, Time
-
-log = logging.getLogger("sops_py")
+from .tree import Branch, Comment
 
 AWS_HINT = "pip install 'sops-py[aws]' (or: pip install boto3)"
 GCS_HINT = "pip install 'sops-py[gcs]' (or: pip install google-cloud-storage)"
@@ -282,28 +279,11 @@ def emit_as_map(branches: list[Branch]) -> dict[str, Any]:
 
 def go_json_marshal(value: Any) -> str:
     """encoding/json.Marshal of the data sops sends (sorted map keys, Go's escaping and floats)."""
-    from .stores.json_store import go_json_quote
+    from .stores.json_store import JSONEncodeError, go_json_quote, json_scalar
 
     def enc(v: Any) -> str:
-        if v is None:
-            return "null"
-        if v is True:
-            return "true"
-        if v is False:
-            return "false"
         if isinstance(v, JSONNumber):
             return str(v)
-        if isinstance(v, (str, bytes)):
-            return go_json_quote(v)
-        if isinstance(v, int):
-            return str(v)
-        if isinstance(v, float):
-            try:
-                return format_json_float(v)
-            except ValueError:
-                raise PublishError(f"json: unsupported value: {v}") from None
-        if isinstance(v, Time):
-            return go_json_quote(v.text)
         if isinstance(v, Comment):
             return '{"Value":' + go_json_quote(v.value) + "}"
         if isinstance(v, Branch):  # a TreeBranch is a slice of TreeItem{Key, Value}
@@ -312,7 +292,10 @@ def go_json_marshal(value: Any) -> str:
             return "{" + ",".join(go_json_quote(k) + ":" + enc(v[k]) for k in sorted(v)) + "}"
         if isinstance(v, list):
             return "[" + ",".join(enc(x) for x in v) + "]"
-        raise PublishError(f"json: unsupported type: {type(v).__name__}")
+        try:
+            return json_scalar(v)
+        except JSONEncodeError as e:
+            raise PublishError(str(e)) from None
 
     return enc(value)
 

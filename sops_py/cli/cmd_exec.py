@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 import click
 
+from .. import log
 from ..datakey import parse_decryption_order
 from ..errors import ConflictingParameters, SopsError
 from ..ops.crypt import Opened, emit_plain, load_encrypted, open_tree
@@ -16,8 +16,6 @@ from ..stores import Store
 from . import options as o
 from .context import Env, input_store, key_ring, output_store
 from .urfave import UrfaveCommand
-
-log = logging.getLogger("sops_py")
 
 MISSING = "error: missing file to decrypt"
 BACKGROUND_WARNING = "{}'s --background option is deprecated and will be removed in a future version of sops"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import Any
 
 import click
 
-from .. import keyspec
+from .. import keyspec, log
 from ..config import find_config, match_creation_rule, rule_to_creation_rule
 from ..errors import NoFileSpecified, SopsError
 from ..metadata import KeyEntry
@@ -18,8 +17,6 @@ from ..ops.rekey import add_group, delete_group, format_changes, plan_update
 from . import options as o
 from .context import Env, input_store, key_ring, output_store
 from .urfave import GoFatal, UrfaveCommand, UrfaveGroup, go_quote
-
-log = logging.getLogger("sops_py")
 
 
 def golog(message: str) -> None:

@@ -7,16 +7,14 @@ Needs the ``keyservice`` extra (grpcio, protobuf).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import click
 
+from .. import log
 from ..errors import SopsError
 from . import options as o
 from .urfave import UrfaveCommand
-
-log = logging.getLogger("sops_py")
 
 
 @click.command("keyservice", cls=UrfaveCommand, help="start a SOPS key service server")

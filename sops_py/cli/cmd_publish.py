@@ -3,7 +3,6 @@ publish action and ``cmd/sops/subcommand/publish``). See ``sops_py.publish`` for
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 import sys
@@ -13,14 +12,13 @@ from typing import Any
 
 import click
 
+from .. import log
 from ..datakey import KeyRing, parse_decryption_order
 from ..errors import NoFileSpecified, SopsError
 from ..stores import Store
 from . import options as o
 from .context import Env, input_store, key_ring
 from .urfave import GoFatal, UrfaveCommand
-
-log = logging.getLogger("sops_py")
 
 
 @dataclass

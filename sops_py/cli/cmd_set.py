@@ -8,7 +8,6 @@ nothing is written when nothing changed (set) or the key is missing (unset).
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import Any
 
 import click
 
+from .. import log
 from ..datakey import KeyRing, parse_decryption_order
 from ..errors import (
     CouldNotReadInputFile,
@@ -37,7 +37,6 @@ from .urfave import UrfaveCommand, reorder_args
 
 __all__ = ["UrfaveCommand", "reorder_args", "set_cmd", "unset_cmd", "set_legacy"]
 
-log = logging.getLogger("sops_py")
 
 
 

@@ -11,20 +11,18 @@ sops' exit code. Subcommands live in their own modules and are imported only whe
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
 
+from .. import log
 from ..errors import NoFileSpecified, SopsError
 from ..version import SOPS_FORMAT_VERSION, __version__
 from . import options as o
 from . import urfave
 from .context import Env
-
-log = logging.getLogger("sops_py")
 
 PROG = "sops-py"
 

@@ -3,16 +3,14 @@ and the small helpers every command uses."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
+from .. import log
 from .context import Env
 from .logsetup import setup_logging as setup_logging  # re-exported for the commands
-
-log = logging.getLogger("sops_py")
 
 F = Callable[..., Any]
 
@@ -192,7 +190,7 @@ def env_of(ctx: click.Context, opts: dict[str, Any] | None = None) -> Env:
     if opts and opts.get("indent") is not None:
         env.indent = opts["indent"]
     if (opts and opts.get("verbose")) or params.get("verbose"):
-        log.setLevel(logging.DEBUG)
+        log.configure(True)
     return env
 
 

@@ -8,16 +8,14 @@ message is what Go's gRPC prints for it: ``rpc error: code = <Code> desc = <mess
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import log
 from ..keys import KeyFailed
 from ..metadata import KeyEntry
 from . import require_grpc
-
-log = logging.getLogger("sops_py")
 
 TCP_NETWORKS = ("tcp", "tcp4", "tcp6")
 

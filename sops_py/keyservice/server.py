@@ -9,7 +9,6 @@ does not know -> NotFound ``Unknown key type``, a rejected ``--prompt`` -> Permi
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import stat
@@ -21,11 +20,10 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TextIO
 
+from .. import log
 from ..datakey import KeyRing
 from ..errors import SopsError
 from . import require_grpc
-
-log = logging.getLogger("sops_py")
 
 UNIX_NETWORKS = ("unix",)
 TCP_NETWORKS = ("tcp", "tcp4", "tcp6")

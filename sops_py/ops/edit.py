@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import logging
 import os
 import shlex
 import shutil
@@ -38,6 +37,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .. import log
 from ..cipher import Cipher
 from ..datakey import KeyRing, new_data_key, wrap_groups
 from ..errors import (
@@ -57,8 +57,6 @@ from ..stores import Store, has_sops_key
 from ..tree import Branch, Comment
 from .crypt import ALREADY_ENCRYPTED, EncryptSettings, Opened, load_encrypted, new_metadata, open_tree, seal
 from .files import read_input, write_atomic
-
-log = logging.getLogger("sops_py")
 
 PRESS_KEY = "Press enter to return to the editor, or Ctrl+C to exit."
 NO_EDITOR = ("no editor available: sops attempts to use the editor defined in the SOPS_EDITOR or EDITOR "

@@ -24,7 +24,6 @@ child has gone, a FIFO writer still waiting for a reader is released instead of 
 
 from __future__ import annotations
 
-import logging
 import os
 import posixpath
 import pwd
@@ -40,12 +39,11 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from .. import log
 from ..errors import SopsError
 from ..gotext import go_type
 from ..stores.flatten import val_to_string
 from ..tree import Branch, Comment
-
-log = logging.getLogger("sops_py")
 
 SHELL = "/bin/sh"
 FALLBACK_FILENAME = "tmp-file"

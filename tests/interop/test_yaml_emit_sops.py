@@ -335,3 +335,23 @@ def test_random_trees_fixpoint(doc: Branch, indent: int | None) -> None:
     # -0.0 is written "-0", which reads back as the int 0 (checked by the 'scalars' corpus case).
     assume(not _has(doc, lambda v: isinstance(v, float) and v == 0 and math.copysign(1, v) < 0))
     check_fixpoint([doc], indent, emit_documents([doc], indent or 4))
+
+
+
+@requires_sops
+def test_kept_literal_ending_in_line_separator_is_written_as_sops_writes_it(tmp_path: Path) -> None:
+    """yaml.v3 writes a ``|+`` literal that ends in U+2028 up to that break, with no line feed."""
+    import subprocess
+    import sys
+
+    from tests.helpers import AGE_RECIPIENT
+
+    src = tmp_path / "ls.json"
+    src.write_text('{"a": "\\n\\u2028", "b": 1}')
+    args = ["encrypt", "--age", AGE_RECIPIENT, "--unencrypted-regex", "^(a|b)$", "--input-type", "json",
+            "--output-type", "yaml", str(src)]
+    ours = subprocess.run([sys.executable, "-m", "sops_py", *args], capture_output=True, check=False)
+    theirs = run_sops(args)
+    assert theirs.returncode == ours.returncode == 0, (ours.stderr, theirs.stderr)
+    want = "a: |4+\n\n\u2028b: 1\n".encode()
+    assert ours.stdout.split(b"sops:")[0] == theirs.stdout.split(b"sops:")[0] == want

@@ -361,8 +361,13 @@ def test_layout_invariants(docs: list[Branch], indent: int) -> None:
     except Exception as e:
         assert "cannot encode node with unknown kind 0" in str(e)
         return
-    assert text.endswith("\n")
     assert not text.startswith("---")
+    if any(ch in text for ch in "\x85\u2028\u2029"):
+        # a kept literal ending in NEL/LS/PS is written up to that break with no line feed after it,
+        # as yaml.v3 does (checked against sops: `a: |4+\n\n\u2028sops:`), so the line checks
+        # below do not hold for such text
+        return
+    assert text.endswith("\n")
     lines = text.split("\n")
     # Documents are separated by '---' lines (block scalar lines are always indented, quoted and
     # plain scalars never span lines).
