@@ -439,7 +439,8 @@ class _Reader:
 
 
 def _valid_arg(a: str) -> bool:
-    return bool(a) and all(33 <= ord(c) <= 126 for c in a)
+    """Non-empty, visible ASCII only (33..126), as age's isValidString."""
+    return bool(a) and a.isascii() and a.isprintable() and " " not in a
 
 
 def _split_args(line: bytes) -> tuple[str, list[str]]:

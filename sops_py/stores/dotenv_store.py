@@ -121,7 +121,7 @@ class DotenvStore:
         if not branches:
             raise ErrorDumpingTree("no document to write")
         # only the first document is written; the metadata lines follow its data
-        return self.emit_plain(branches[:1]) + self.emit_plain([Branch(flatten_metadata(md, SOPS_PREFIX))])
+        return self.emit_plain([Branch([*branches[0], *flatten_metadata(md, SOPS_PREFIX)])])
 
     def emit_value(self, value: Any) -> bytes:
         if isinstance(value, (str, bytes)):

@@ -15,4 +15,4 @@ def test_bench_quick_runs_and_checks_fidelity() -> None:
     rows = [line for line in r.stdout.splitlines() if line.startswith("| ")]
     names = {row.split(" | ")[0].lstrip("| ") for row in rows}
     assert {"small YAML", "large YAML", "huge YAML", "large JSON", "large dotenv", "binary"} <= names
-    assert any("k8s Secrets, sops-py batch" in row for row in rows)
+    assert any("k8s Secrets into a directory: one sops-py batch" in row for row in rows)
