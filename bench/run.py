@@ -146,7 +146,7 @@ def main() -> None:
     ap.add_argument("--env", choices=("venv", "current"), default="venv",
                     help="run sops-py from a fresh venv install (default) or from this interpreter")
     args = ap.parse_args()
-    rounds = args.rounds or (1 if args.quick else 5)
+    rounds = max(1, args.rounds or (1 if args.quick else 5))
     only = set(filter(None, args.only.split(",")))
 
     from pyrage import x25519

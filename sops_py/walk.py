@@ -102,9 +102,7 @@ class _Walker:
                 try:
                     result = self.cipher.decrypt(value, aad)
                 except CipherError as e:
-                    raise ErrorDecryptingTree(
-                        f"Error decrypting tree: Error walking tree: Could not decrypt value: {e}"
-                    ) from None
+                    raise _value_error(e) from None
             if mac and result.__class__ is not Comment:  # a list's comment is stored as an ENC string
                 self.mac_parts.append(
                     result.encode("utf-8", "surrogateescape") if result.__class__ is str else to_bytes(result))
@@ -149,8 +147,8 @@ class _Walker:
         # without comment rules, runs of string values go to the cipher in one call
         runs = stack is None
         decrypt = self.decrypt
-        pending: tuple[list[int], list[Any], list[str], list[int]] = ([], [], [], [])
-        at, texts, aads, slots = pending
+        pending = _Run()
+        at, texts, aads, slots = pending.at, pending.texts, pending.aads, pending.slots
         mac_parts = self.mac_parts
         mac_append = mac_parts.append
         mac_all = not self.mac_only
@@ -167,6 +165,8 @@ class _Walker:
                     br[i] = (out if isinstance(out, Comment) else Comment(out, k.inline), None)
                     continue
                 if not isinstance(k, str):
+                    if at:
+                        self._flush(br, pending)  # an earlier value's error comes first
                     raise ErrorEncryptingTree(
                         f"{_ENCRYPT_ERROR}Tree contains a non-string key "
                         f"(type {go_type(k)}): {k}. Only string keys are supported"
@@ -213,27 +213,42 @@ class _Walker:
         if at:
             self._flush(br, pending)
 
-    def _flush(self, br: Branch, pending: tuple[list[int], list[Any], list[str], list[int]]) -> None:
+    def _flush(self, br: Branch, run: _Run) -> None:
         """Encrypt or decrypt a run of pending string values and put the results in place."""
-        at, texts, aads, slots = pending
         if self.decrypt:
             try:
-                values, macs = self.cipher.decrypt_strs(texts, aads)
+                values, macs = self.cipher.decrypt_strs(run.texts, run.aads)
             except CipherError as e:
-                raise ErrorDecryptingTree(
-                    f"Error decrypting tree: Error walking tree: Could not decrypt value: {e}"
-                ) from None
+                raise _value_error(e) from None
             mac_parts = self.mac_parts
-            for i, value, slot, mac in zip(at, values, slots, macs, strict=True):
+            for i, value, slot, mac in zip(run.at, values, run.slots, macs, strict=True):
                 br[i] = (br[i][0], value)
                 mac_parts[slot] = mac
-            slots.clear()
         else:
-            for i, token in zip(at, self.cipher.encrypt_strs(texts, aads), strict=True):
+            for i, token in zip(run.at, self.cipher.encrypt_strs(run.texts, run.aads), strict=True):
                 br[i] = (br[i][0], token)
-        at.clear()
-        texts.clear()
-        aads.clear()
+        run.clear()
+
+
+class _Run:
+    """A mapping's string values waiting for the cipher: their indexes, texts (tokens to decrypt or
+    plaintext bytes to encrypt), AADs and, when decrypting, the slots of their MAC parts."""
+
+    __slots__ = ("aads", "at", "slots", "texts")
+
+    def __init__(self) -> None:
+        self.at: list[int] = []
+        self.texts: list[Any] = []
+        self.aads: list[str] = []
+        self.slots: list[int] = []
+
+    def clear(self) -> None:
+        for part in (self.at, self.texts, self.aads, self.slots):
+            part.clear()
+
+
+def _value_error(e: CipherError) -> ErrorDecryptingTree:
+    return ErrorDecryptingTree(f"Error decrypting tree: Error walking tree: Could not decrypt value: {e}")
 
 
 def _run(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only: bool, decrypt: bool) -> str:

@@ -37,9 +37,11 @@ from .flatten import (
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, NoReturn
 
 __all__ = ["DotenvStore"]
+
+_PREFIX_LEN = len(SOPS_PREFIX)
 
 
 class DotenvStore:
@@ -73,10 +75,10 @@ class DotenvStore:
         except CouldNotReadInputFile as e:
             raise SopsError(e.message) from None
         items = branches[0]
-        meta = [(k[5:], v) for k, v in items if k.__class__ is str and k[:5] == SOPS_PREFIX]
+        meta = [(k[_PREFIX_LEN:], v) for k, v in items if k.__class__ is str and k[:_PREFIX_LEN] == SOPS_PREFIX]
         if not meta:
             raise MetadataNotFound()
-        branches[0] = Branch([(k, v) for k, v in items if k.__class__ is not str or k[:5] != SOPS_PREFIX])
+        branches[0] = Branch([(k, v) for k, v in items if k.__class__ is not str or k[:_PREFIX_LEN] != SOPS_PREFIX])
         return branches, unflatten_metadata(meta)
 
     # -------------------------------------------------------------------------------- emitting
@@ -85,21 +87,18 @@ class DotenvStore:
         if not branches:
             raise ErrorDumpingTree("no document to write")
         try:
-            # nearly every file: comments and string keys and values, in one comprehension (any other
-            # key or value type raises and the loop below writes the file)
+            # Nearly every file has only comments and string keys and values: one comprehension writes
+            # it. Any other key or value makes it raise, and the loop below, which handles every
+            # case, writes the file.
             return go_bytes("".join([k + "=" + v.replace("\n", "\\n") + "\n" if k.__class__ is str
-                                     else "#" + k.value + "\n" for k, v in branches[0]]))
+                                     else "#" + k.value + "\n" if not isinstance(v, list) else _complex_value(k)
+                                     for k, v in branches[0]]))
         except (TypeError, AttributeError):  # AttributeError: a map or list value has no replace
             pass
         out: list[str] = []
         for k, v in branches[0]:
-            if k.__class__ is str and v.__class__ is str:
-                out.append(k + "=" + v.replace("\n", "\\n") + "\n")
-                continue
             if isinstance(v, (Branch, list)):
-                raise ErrorDumpingTree(
-                    f"cannot use complex value in dotenv file; offending key {go_sprint_s(k)}"
-                )
+                _complex_value(k)
             if isinstance(k, Comment):
                 out.append(f"#{k.value}\n")
                 continue
@@ -112,7 +111,7 @@ class DotenvStore:
 
     def emit_encrypted(self, branches: list[Branch], md: Metadata) -> bytes:
         for branch in branches:
-            reserved = [k for k, _ in branch if k.__class__ is str and k[:5] == SOPS_PREFIX]
+            reserved = [k for k, _ in branch if k.__class__ is str and k[:_PREFIX_LEN] == SOPS_PREFIX]
             if reserved:
                 raise ErrorDumpingTree(
                     f"Error marshaling metadata: Found key {go_quote(reserved[0])} in encrypted data, which starts "
@@ -134,4 +133,8 @@ class DotenvStore:
     def has_sops_top_level_key(branch: Branch) -> bool:
         """sops' HasSopsTopLevelKey for dotenv: any top-level key starting with ``sops_``."""
         # a comprehension, not any(genexpr): this runs over every line of big files
-        return bool([k for k, _ in branch if k.__class__ is str and k[:5] == SOPS_PREFIX])
+        return bool([k for k, _ in branch if k.__class__ is str and k[:_PREFIX_LEN] == SOPS_PREFIX])
+
+
+def _complex_value(key: Any) -> NoReturn:
+    raise ErrorDumpingTree(f"cannot use complex value in dotenv file; offending key {go_sprint_s(key)}")

@@ -5,6 +5,7 @@ against a line-by-line model of sops' format."""
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Callable
 from typing import Any
@@ -68,7 +69,7 @@ LEAVES = st.one_of(TEXT.filter(bool), st.integers(-(2**63), 2**63 - 1), st.boole
                    st.just(Time("2001-02-03T04:05:06Z")), st.just("\udcff\udcfe"))
 DAMAGE = st.sampled_from([
     "none", "none", "none", "flip", "comma", "bracket", "drop_tag", "empty_data", "empty_iv", "aad", "type",
-    "trailing", "prefix",
+    "trailing", "prefix", "tag_in_data",
 ])
 
 
@@ -93,6 +94,10 @@ def _damage(token: str, how: str, pos: int) -> str:
         return token + "x]"
     if how == "prefix":
         return token.replace("ENC[AES256_GCM,", "ENC[AES256_GCM ,", 1)
+    if how == "tag_in_data":  # the whole ciphertext in data, tag left empty: sops' regex refuses it
+        data, iv, tag, typ = token[len("ENC[AES256_GCM,"):-1].split(",")
+        both = base64.b64encode(base64.b64decode(data[5:]) + base64.b64decode(tag[4:])).decode()
+        return f"ENC[AES256_GCM,data:{both},{iv},tag:,{typ}]"
     return token
 
 
@@ -114,17 +119,29 @@ def _in_a_run(c: Cipher, tokens: list[str], aads: list[str]) -> tuple[Any, ...]:
     return ("ok", values, macs)
 
 
-@SETTINGS
-@given(st.lists(st.tuples(LEAVES, st.sampled_from(["a:", "b:c:", "é:"]), DAMAGE, st.integers(0, 10**6)),
-                min_size=1, max_size=8), st.booleans())
-def test_decrypt_strs_matches_decrypt_value_by_value(items: list[Any], swap_aad: bool) -> None:
+AADS = st.sampled_from(["a:", "b:c:", "é:"])
+
+
+def _check_run_against_one_by_one(items: list[Any], swap_aad: bool) -> None:
     enc = Cipher(KEY)
     tokens = [_damage(enc.encrypt(v, a), how, pos) for v, a, how, pos in items]
     aads = [("x:" if swap_aad and how == "aad" else a) for _, a, how, _ in items]
-    tokens = [t for t in tokens if t]
-    aads = aads[:len(tokens)]
     ran = _in_a_run(Cipher(KEY, keep_ivs=False), tokens, aads)
     assert repr(ran) == repr(_one_by_one(Cipher(KEY, keep_ivs=False), tokens, aads))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(LEAVES, AADS, DAMAGE, st.integers(0, 10**6)), min_size=1, max_size=8), st.booleans())
+def test_decrypt_strs_matches_decrypt_value_by_value(items: list[Any], swap_aad: bool) -> None:
+    _check_run_against_one_by_one(items, swap_aad)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(TEXT.filter(bool), AADS, DAMAGE, st.integers(0, 10**6)), min_size=1, max_size=4),
+       st.booleans())
+def test_decrypt_strs_matches_decrypt_on_string_runs(items: list[Any], swap_aad: bool) -> None:
+    # all string tokens: the run is read by the fast path unless a damaged token sends it back
+    _check_run_against_one_by_one(items, swap_aad)
 
 
 def test_decrypt_strs_keeps_non_utf8_values_as_bytes_and_fills_the_stash() -> None:
@@ -184,6 +201,17 @@ def _as_text(x: Any) -> Any:
     return x
 
 
+def test_a_bad_value_is_reported_before_a_later_non_string_key() -> None:
+    # as sops walks: the value's error comes first (the run is flushed before the key is refused)
+    tree = [Branch([("a", Cipher(KEY).encrypt("x", "b:")), (5, Cipher(KEY).encrypt("y", "5:"))])]
+    with pytest.raises(SopsError, match="^Error decrypting tree: .*message authentication failed"):
+        decrypt_tree(tree, Cipher(KEY), RUNS, False)
+    rand = counting_rand()
+    with pytest.raises(SopsError, match="non-string key"):
+        encrypt_tree([Branch([("a", "x"), (5, "y")])], Cipher(KEY, rand=rand), RUNS, False)
+    assert rand(32) == (2).to_bytes(32, "big")  # the IV for "a" was drawn before the error
+
+
 def test_walk_reports_a_bad_value_as_before() -> None:
     tree = [Branch([("a", Cipher(KEY).encrypt("x", "a:")), ("b", "ENC[AES256_GCM,broken]")])]
     with pytest.raises(SopsError, match="^Error decrypting tree: Error walking tree: Could not decrypt value: "
@@ -235,8 +263,6 @@ def test_dotenv_load_matches_the_line_model(lines: list[str]) -> None:
 
 def test_a_token_with_empty_data_is_refused_as_sops_refuses_it() -> None:
     # sops' regex wants at least one character of data; the empty plaintext's tag alone authenticates
-    import base64
-
     from sops_py.crypto import AESGCM
 
     iv = b"\x01" * 32
