@@ -166,14 +166,16 @@ KEYS = st.text(st.characters(codec="utf-8"), min_size=1, max_size=6)  # never en
 FLAT_LEAVES = st.one_of(TEXT, TEXT, st.integers(0, 99), st.none())
 
 
-def _branch(children: Any) -> Any:
+def _branch(children: Any, max_size: int = 6) -> Any:
     # a comment's bytes are decoded with replacement: comments here are valid UTF-8
     item = st.one_of(st.tuples(KEYS, children), st.builds(lambda t: (Comment(t), None), KEYS))
-    return st.lists(item, max_size=6).map(Branch)
+    return st.lists(item, max_size=max_size).map(Branch)
 
 
-TREES = st.lists(_branch(st.recursive(FLAT_LEAVES, lambda c: st.one_of(st.lists(c, max_size=3), _branch(c)),
-                                      max_leaves=12)), min_size=1, max_size=2)
+# top-level mappings big enough for runs (from 16 entries), small nested ones walked value by value
+NESTED = st.recursive(FLAT_LEAVES, lambda c: st.one_of(st.lists(c, max_size=3), _branch(c)), max_leaves=6)
+TREES = st.lists(_branch(NESTED, max_size=40), min_size=1, max_size=2)
+PADDING = [(f"k{i}", "clear") for i in range(20)]  # makes a mapping big enough for runs
 # both select every leaf and comment: the suffix rule walks string runs, the comment rule one by one
 RUNS = Rule("unencrypted_suffix", "_unencrypted")
 ONE_BY_ONE = Rule("unencrypted_comment_regex", "NEVER-MATCHES-THIS-TEXT")
@@ -203,17 +205,19 @@ def _as_text(x: Any) -> Any:
 
 def test_a_bad_value_is_reported_before_a_later_non_string_key() -> None:
     # as sops walks: the value's error comes first (the run is flushed before the key is refused)
-    tree = [Branch([("a", Cipher(KEY).encrypt("x", "b:")), (5, Cipher(KEY).encrypt("y", "5:"))])]
+    padding = [(k, Cipher(KEY).encrypt(v, k + ":")) for k, v in PADDING]
+    tree = [Branch([*padding, ("a", Cipher(KEY).encrypt("x", "b:")), (5, Cipher(KEY).encrypt("y", "5:"))])]
     with pytest.raises(SopsError, match="^Error decrypting tree: .*message authentication failed"):
         decrypt_tree(tree, Cipher(KEY), RUNS, False)
     rand = counting_rand()
     with pytest.raises(SopsError, match="non-string key"):
-        encrypt_tree([Branch([("a", "x"), (5, "y")])], Cipher(KEY, rand=rand), RUNS, False)
-    assert rand(32) == (2).to_bytes(32, "big")  # the IV for "a" was drawn before the error
+        encrypt_tree([Branch([*PADDING, ("a", "x"), (5, "y")])], Cipher(KEY, rand=rand), RUNS, False)
+    assert rand(32) == (22).to_bytes(32, "big")  # the IVs before the key were drawn before the error
 
 
 def test_walk_reports_a_bad_value_as_before() -> None:
-    tree = [Branch([("a", Cipher(KEY).encrypt("x", "a:")), ("b", "ENC[AES256_GCM,broken]")])]
+    padding = [(k, Cipher(KEY).encrypt(v, k + ":")) for k, v in PADDING]
+    tree = [Branch([*padding, ("a", Cipher(KEY).encrypt("x", "a:")), ("b", "ENC[AES256_GCM,broken]")])]
     with pytest.raises(SopsError, match="^Error decrypting tree: Error walking tree: Could not decrypt value: "
                                         "Input string ENC.AES256_GCM,broken. does not match"):
         decrypt_tree(tree, Cipher(KEY), RUNS, False)
