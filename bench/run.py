@@ -133,8 +133,9 @@ class Row:
 
         sm, smin, smax, srss = stats(self.sops)
         om, omin, omax, orss = stats(self.ours)
+        ratio = f"{om / sm:.2f}" if om / sm >= 0.1 else f"{om / sm:.3f} ({sm / om:.0f}x faster)"
         return (f"| {self.name} | {self.op} | {sm * 1000:.1f} ({smin * 1000:.1f}-{smax * 1000:.1f}) | "
-                f"{om * 1000:.1f} ({omin * 1000:.1f}-{omax * 1000:.1f}) | {om / sm:.2f} | {self.target} | "
+                f"{om * 1000:.1f} ({omin * 1000:.1f}-{omax * 1000:.1f}) | {ratio} | {self.target} | "
                 f"{srss / 1024:.0f} | {orss / 1024:.0f} |")
 
 
