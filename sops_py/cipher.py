@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 NONCE_SIZE = 32  # sops uses a 32-byte GCM nonce, not the usual 12
 _ENC_PREFIX = "ENC[AES256_GCM,"
+_DATA_HEAD = _ENC_PREFIX + "data:"  # how every token starts
 _ENC_PATTERN = r"(?s)^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]"
 _TOKEN = "ENC[AES256_GCM,data:%s,iv:%s,tag:%s,type:%s]"  # data, iv and tag in base64, then the type
 _NOT_BASE64 = "!"  # stands in for a token field that fails its check: strict base64 decoding then raises
@@ -158,8 +159,8 @@ def _split_token(token: str) -> tuple[str, ...] | None:
     """(data, iv, tag, type) as sops' regex ``^ENC\\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\\]``
     captures them, or None. A token with exactly three commas and one final ``]`` (every token sops
     writes) has only one way to match, read here with str methods; anything else goes to the regex."""
-    if token.startswith("ENC[AES256_GCM,data:") and token[-1] == "]":
-        body = token[20:-1]  # 20: len("ENC[AES256_GCM,data:")
+    if token.startswith(_DATA_HEAD) and token[-1] == "]":
+        body = token[len(_DATA_HEAD):-1]
         parts = body.split(",")
         if len(parts) == 4 and "]" not in body:
             data, iv, tag, typ = parts
@@ -195,9 +196,13 @@ class Cipher:
         """An IV once the pool is empty (``encrypt`` pops pooled ones itself)."""
         if self._rand is not os.urandom:
             return self._rand(NONCE_SIZE)  # an injected source (tests) is asked once per IV
-        pool = os.urandom(NONCE_SIZE * 128)
-        self._ivs = [pool[i:i + NONCE_SIZE] for i in range(0, len(pool), NONCE_SIZE)]
+        self._refill(128)
         return self._ivs.pop()
+
+    def _refill(self, count: int) -> None:
+        """Add ``count`` random IVs to the pool, drawn in one call."""
+        pool = os.urandom(NONCE_SIZE * count)
+        self._ivs[:0] = [pool[i:i + NONCE_SIZE] for i in range(0, len(pool), NONCE_SIZE)]
 
     def encrypt(self, value: object, aad: str, plain: bytes | None = None) -> str:
         """Encrypt a leaf (``plain``: its ``to_bytes``, when the caller has it already). Empty
@@ -234,8 +239,7 @@ class Cipher:
         else:
             ivs = self._ivs
             if len(ivs) < n:
-                pool = os.urandom(NONCE_SIZE * (n - len(ivs) + 128))
-                ivs[:0] = [pool[i:i + NONCE_SIZE] for i in range(0, len(pool), NONCE_SIZE)]
+                self._refill(n - len(ivs) + 128)
             taken = ivs[len(ivs) - n:]
             del ivs[len(ivs) - n:]
         seal = self._aes.encrypt
@@ -269,9 +273,10 @@ class Cipher:
         """(IVs, plaintexts) of tokens that are all ``ENC[AES256_GCM,data:D,iv:I,tag:T,type:str]``;
         raises otherwise. Strict base64 has no ``,`` or ``]``, so a token that splits into exactly
         these fields and decodes is read exactly as sops' regex reads it."""
-        head, tail = "ENC[AES256_GCM,data:", ",type:str]"
+        head, tail = _DATA_HEAD, ",type:str]"
+        start, end = len(head), -len(tail)
         # a token of another shape becomes no fields, which fails to unpack below
-        fields: list[list[str]] = [t[20:-10].split(",") if t[:20] == head and t[-10:] == tail else []
+        fields: list[list[str]] = [t[start:end].split(",") if t[:start] == head and t[end:] == tail else []
                                    for t in tokens]
         # every field must be non-empty, as the regex's (.+) wants: an empty one becomes _NOT_BASE64
         a2b = _a2b

@@ -668,23 +668,20 @@ def _age_encrypt_x25519(their_public: bytes, plaintext: bytes, rand: Callable[[i
                         f"key for recipient #0: {e}") from None
     wrapping_key = _hkdf(shared, our_public + their_public, _X25519_LABEL)
     body = ChaCha20Poly1305(wrapping_key).encrypt(bytes(12), file_key, None)
-    header = bytearray(_INTRO)
-    header += f"-> X25519 {_b64_raw(our_public)}\n".encode()
-    body_b64 = _b64_raw(body)
-    header += "".join(body_b64[i:i + _COLUMNS] + "\n" for i in range(0, len(body_b64), _COLUMNS)).encode()
-    if len(body_b64) % _COLUMNS == 0:
-        header += b"\n"
-    header += b"---"
-    mac = crypto.hmac_sha256(_hkdf(file_key, None, b"header"), bytes(header))
-    header += f" {_b64_raw(mac)}\n".encode()
+    header = _Header([_Stanza("X25519", [_b64_raw(our_public)], body)], 0).without_mac()
+    mac = crypto.hmac_sha256(_hkdf(file_key, None, b"header"), header)
     nonce = rand(_NONCE_SIZE)
     aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
-    out = bytearray(header) + nonce
+    out = bytearray(header) + f" {_b64_raw(mac)}\n".encode() + nonce
     chunks = [plaintext[i:i + _CHUNK_SIZE] for i in range(0, len(plaintext), _CHUNK_SIZE)] or [b""]
     for counter, chunk in enumerate(chunks):
-        last = counter == len(chunks) - 1
-        out += aead.encrypt(counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00"), chunk, None)
+        out += aead.encrypt(_stream_nonce(counter, counter == len(chunks) - 1), chunk, None)
     return bytes(out)
+
+
+def _stream_nonce(counter: int, last: bool) -> bytes:
+    """age's STREAM chunk nonce: an 11-byte big-endian counter and the last-chunk flag."""
+    return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
 # ------------------------------------------------------------------ SSH keys
@@ -1061,8 +1058,7 @@ def _stream_open(file_key: bytes, payload: bytes) -> bytes | object:
     for i in range(count):
         last = i == count - 1
         try:
-            plain = aead.decrypt(i.to_bytes(11, "big") + (b"\x01" if last else b"\x00"),
-                                 body[i * size:(i + 1) * size], None)
+            plain = aead.decrypt(_stream_nonce(i, last), body[i * size:(i + 1) * size], None)
         except Exception:  # noqa: BLE001 - InvalidTag or a chunk shorter than a tag
             return _UNSURE
         if last and not plain and i > 0:

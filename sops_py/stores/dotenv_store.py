@@ -60,10 +60,8 @@ class DotenvStore:
         # comprehensions rather than a loop: a big file's lines cost a third as much
         parts = [(Comment(line[1:]), None, None) if line[0] == "#" else line.partition("=")
                  for line in lines if line]
-        if "\\" in text:  # values spell a newline as the two characters \n
-            items = [(k, v.replace("\\n", "\n") if v and "\\" in v else v) for k, sep, v in parts if sep != ""]
-        else:
-            items = [(k, v) for k, sep, v in parts if sep != ""]
+        escapes = "\\" in text  # values spell a newline as the two characters \n
+        items = [(k, v.replace("\\n", "\n") if escapes and v and "\\" in v else v) for k, sep, v in parts if sep != ""]
         if len(items) != len(parts):  # a line without "="
             bad = next(k for k, sep, _ in parts if sep == "")
             raise CouldNotReadInputFile(f"invalid dotenv input line: {bad}")
