@@ -1,7 +1,7 @@
 """The data key: create it, wrap it for every master key (split across key groups with Shamir),
 and recover it honouring the decryption order and the Shamir threshold.
 
-Key-type code is imported lazily through ``BACKENDS`` so only the types a file uses are loaded.
+Key-type code is imported lazily through ``keys.registry`` so only the types a file uses are loaded.
 A ``KeyRing`` reaches master keys through key services, as sops does: the local one (the backends
 here) first when enabled, then each remote ``--keyservice`` URI in order; the gRPC client behind the
 remote ones (``sops_py.keyservice.client``) is imported only when a URI is given.
@@ -21,9 +21,7 @@ if TYPE_CHECKING:
 
     from .metadata import KeyEntry, Metadata
 
-    class Backend(Protocol):
-        def wrap(self, entry: KeyEntry, secret: bytes) -> str: ...
-        def unwrap(self, entry: KeyEntry) -> bytes: ...
+    from .keys.registry import Backend
 
     class KeyService(Protocol):
         """Wraps and unwraps data keys for master keys (sops' KeyServiceClient, one ``KeyEntry`` at a time)."""
@@ -32,22 +30,6 @@ if TYPE_CHECKING:
         def decrypt(self, entry: KeyEntry) -> bytes: ...
 
 DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
-# metadata name -> module implementing it
-BACKENDS = {
-    "age": "sops_py.keys.age_backend",
-    "pgp": "sops_py.keys.pgp",
-}
-
-
-def _make_backend(kind: str, env: Mapping[str, str]) -> Backend:
-    # plain imports (importlib costs ~1 ms at start-up): only the key types a file uses are loaded
-    if kind == "age":
-        from .keys import age_backend
-
-        return age_backend.make_backend(env)
-    from .keys import pgp
-
-    return pgp.make_backend(env)
 
 
 class KeyServicesFailed(SopsError):
@@ -104,9 +86,9 @@ class KeyRing:
     def backend(self, kind: str) -> Backend:
         b = self._backends.get(kind)
         if b is None:
-            if kind not in BACKENDS:
-                raise SopsError(f"{kind} master keys are not supported by sops-py yet")
-            b = self._backends[kind] = _make_backend(kind, self.env)
+            from .keys.registry import key_type
+
+            b = self._backends[kind] = key_type(kind).make_backend(self.env)
         return b
 
     def key_services(self) -> list[KeyService]:
