@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import SopsError
+from .errors import ConfigError, SopsError
 from .metadata import CRYPT_RULES, KeyEntry, check_crypt_rules
 from .record import Record
 from .tree import Branch, Comment
@@ -20,10 +20,6 @@ if TYPE_CHECKING:
 CONFIG_NAME = ".sops.yaml"
 ALTERNATE_NAME = ".sops.yml"
 MAX_DEPTH = 100
-
-
-class ConfigError(SopsError):
-    """A broken or unusable .sops.yaml (exit 1, as in sops)."""
 
 
 class StoreSettings(Record):
@@ -173,6 +169,10 @@ def match_creation_rule(config: Config, file_path: str) -> dict[str, Any] | None
     raise ConfigError("error loading config: no matching creation rules found")
 
 
+# the names sops' errors use for a malformed key list in a flat creation rule
+_FIELD_NAMES = {"gcp_kms": "gcpkms", "azure_kv": "azure_keyvault", "hc_vault": "vault"}
+
+
 def rule_to_creation_rule(rule: dict[str, Any], kms_context: dict[str, str] | None = None) -> CreationRule:
     from . import keyspec
 
@@ -189,16 +189,11 @@ def rule_to_creation_rule(rule: dict[str, Any], kms_context: dict[str, str] | No
     if groups_raw:
         groups = [keyspec.group_from_config(g) for g in groups_raw]
     else:
-        groups = [keyspec.flat_group(
-            age=parse_key_field(rule.get("age"), "age"),
-            pgp=parse_key_field(rule.get("pgp"), "pgp"),
-            kms=parse_key_field(rule.get("kms"), "kms"),
-            gcp_kms=parse_key_field(rule.get("gcp_kms"), "gcpkms"),
-            hckms=[str(x) for x in (rule.get("hckms") or [])],
-            azure_kv=parse_key_field(rule.get("azure_keyvault"), "azure_keyvault"),
-            hc_vault=parse_key_field(rule.get("hc_vault_transit_uri"), "vault"),
-            kms_context=kms_context, aws_profile=str(rule.get("aws_profile") or ""),
-        )]
+        from .keys.registry import KEY_TYPES, ORDER_CONFIG, KeyOptions, build_group
+
+        values = {name: parse_key_field(rule.get(KEY_TYPES[name].config_flat), _FIELD_NAMES.get(name, name))
+                  for name in ORDER_CONFIG}
+        groups = [build_group(values, ORDER_CONFIG, KeyOptions(kms_context, str(rule.get("aws_profile") or "")))]
     threshold = rule.get("shamir_threshold") or 0
     return CreationRule(str(rule.get("path_regex") or ""), groups, int(threshold), rules,
                         bool(rule.get("mac_only_encrypted")))

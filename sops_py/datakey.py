@@ -12,16 +12,18 @@ from __future__ import annotations
 import os
 import sys
 
-from .errors import CouldNotRetrieveKey, DuplicateDecryptionKeyType, SopsError
+from .errors import CouldNotRetrieveKey, DuplicateDecryptionKeyType, KeyFailure, MasterKeyError, SopsError
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from typing import Protocol
+    from typing import Protocol, TypeVar
 
-    from .metadata import KeyEntry, Metadata
+    T = TypeVar("T")
+    R = TypeVar("R")
 
     from .keys.registry import Backend
+    from .metadata import KeyEntry, Metadata
 
     class KeyService(Protocol):
         """Wraps and unwraps data keys for master keys (sops' KeyServiceClient, one ``KeyEntry`` at a time)."""
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_DECRYPTION_ORDER = ("age", "pgp")
 
 
-class KeyServicesFailed(SopsError):
+class KeyServicesFailed(MasterKeyError):
     """Every key service failed for one master key (or there was none); ``errors`` holds each one's
     error, in service order, as sops lists them under the key in its reports."""
 
@@ -77,8 +79,11 @@ class KeyRing:
 
     def __init__(self, env: Mapping[str, str] | None = None, services: Sequence[str] = (),
                  local: bool = True) -> None:
+        import threading
+
         self.env: Mapping[str, str] = os.environ if env is None else env
         self._backends: dict[str, Backend] = {}
+        self._lock = threading.Lock()  # backends and clients are built once even when keys wrap concurrently
         self.services = list(services)
         self.local = local
         self._clients: list[KeyService] | None = None
@@ -86,20 +91,25 @@ class KeyRing:
     def backend(self, kind: str) -> Backend:
         b = self._backends.get(kind)
         if b is None:
-            from .keys.registry import key_type
+            with self._lock:
+                b = self._backends.get(kind)
+                if b is None:
+                    from .keys.registry import key_type
 
-            b = self._backends[kind] = key_type(kind).make_backend(self.env)
+                    b = self._backends[kind] = key_type(kind).make_backend(self.env)
         return b
 
     def key_services(self) -> list[KeyService]:
         """Local first when enabled, then each remote in the order given (sops' keyservices())."""
         if self._clients is None:
-            clients: list[KeyService] = [_LocalKeyService(self)] if self.local else []
-            if self.services:
-                from .keyservice.client import connect_all  # grpc only when a remote service is used
+            with self._lock:
+                if self._clients is None:
+                    clients: list[KeyService] = [_LocalKeyService(self)] if self.local else []
+                    if self.services:
+                        from .keyservice.client import connect_all  # grpc only when a remote service is used
 
-                clients.extend(connect_all(self.services))
-            self._clients = clients
+                        clients.extend(connect_all(self.services))
+                    self._clients = clients
         return self._clients
 
     @property
@@ -108,27 +118,27 @@ class KeyRing:
 
     def wrap(self, entry: KeyEntry, secret: bytes) -> None:
         """Wrap with the first key service that succeeds (sops: one success per master key is enough)."""
-        errors: list[Exception] = []
+        errors: list[MasterKeyError] = []
         for svc in self.key_services():
             try:
                 entry.enc = svc.encrypt(entry, secret)
                 return
-            except Exception as e:  # noqa: BLE001 - reported per key service, like sops
+            except MasterKeyError as e:  # reported per key service, like sops; anything else is a bug
                 errors.append(e)
         raise _failure(errors)
 
     def unwrap(self, entry: KeyEntry) -> bytes:
         """Unwrap with each key service in order until one succeeds."""
-        errors: list[Exception] = []
+        errors: list[MasterKeyError] = []
         for svc in self.key_services():
             try:
                 return svc.decrypt(entry)
-            except Exception as e:  # noqa: BLE001 - reported per key service, like sops
+            except MasterKeyError as e:  # reported per key service, like sops; anything else is a bug
                 errors.append(e)
         raise _failure(errors)
 
 
-def _failure(errors: list[Exception]) -> Exception:
+def _failure(errors: list[MasterKeyError]) -> MasterKeyError:
     # One service (the usual local-only case): its own error, unchanged.
     return errors[0] if len(errors) == 1 else KeyServicesFailed(errors)
 
@@ -168,18 +178,63 @@ def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
         except SopsError as e:
             raise SopsError(f"Could not generate data key: [could not split data key into parts for Shamir: {e}]") \
                 from None
-    errors: list[str] = []
+    jobs: list[tuple[KeyEntry, bytes]] = []
     for group, part in zip(md.key_groups, parts, strict=True):
         if not group:
             raise SopsError("Could not generate data key: [empty key group provided]")  # as sops' encrypt
-        for entry in group:
-            try:
-                ring.wrap(entry, part)
-            except Exception as e:  # noqa: BLE001 - every backend failure is reported the same way
-                errors.extend(f"failed to encrypt new data key with master key \"{entry.identity()}\": {m}"
-                              for m in error_messages(e))
+        jobs.extend((entry, part) for entry in group)
+
+    def wrap_one(job: tuple[KeyEntry, bytes]) -> list[str]:
+        entry, part = job
+        try:
+            ring.wrap(entry, part)
+        except MasterKeyError as e:  # every key failure is reported the same way
+            return [f"failed to encrypt new data key with master key \"{entry.identity()}\": {m}"
+                    for m in error_messages(e)]
+        return []
+
+    errors = [m for ms in concurrently(wrap_one, jobs, _remote(ring, [e for e, _ in jobs])) for m in ms]
     if errors:
         raise SopsError("Could not generate data key: [" + " ".join(errors) + "]")
+
+
+# Key types whose wrap and unwrap run in this process without waiting on a service.
+_LOCAL_TYPES = frozenset(("age",))
+
+
+def _remote(ring: KeyRing, entries: Sequence[KeyEntry]) -> bool:
+    """Whether wrapping or unwrapping ``entries`` waits on something outside this process (a cloud
+    service, gpg, a remote key service): then it pays to run the calls concurrently."""
+    return len(entries) > 1 and (bool(ring.services) or any(e.type not in _LOCAL_TYPES for e in entries))
+
+
+def concurrently(fn: Callable[[T], R], items: Sequence[T], parallel: bool) -> list[R]:
+    """``[fn(x) for x in items]``, on one thread per item when ``parallel`` (results in order).
+
+    sops makes each key service call in turn; network-bound calls overlap here instead. Exceptions
+    other than the ones ``fn`` handles propagate from the first item that raised."""
+    if not parallel or len(items) < 2:
+        return [fn(x) for x in items]
+    import threading
+
+    results: list[R | None] = [None] * len(items)
+    raised: list[BaseException | None] = [None] * len(items)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = fn(items[i])
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread below
+            raised[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(items))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for e in raised:
+        if e is not None:
+            raise e
+    return results  # type: ignore[return-value]  # every slot was filled when nothing raised
 
 
 def _sorted_group(group: list[KeyEntry], order: list[str]) -> list[KeyEntry]:
@@ -190,25 +245,26 @@ def _sorted_group(group: list[KeyEntry], order: list[str]) -> list[KeyEntry]:
 def recover(md: Metadata, ring: KeyRing, order: list[str] | None = None) -> bytes:
     """Recover the data key: try every group in order, each key in decryption order."""
     order = list(DEFAULT_DECRYPTION_ORDER) if order is None else order
-    parts: list[bytes] = []
-    results: list[list[tuple[str, list[str]]] | None] = []
-    for group in md.key_groups:
-        failures: list[tuple[str, list[str]]] = []
-        got = None
-        for entry in _sorted_group(group, order):
+
+    def recover_group(group: list[KeyEntry]) -> tuple[bytes | None, list[tuple[str, str, list[str]]]]:
+        failures: list[tuple[str, str, list[str]]] = []
+        for entry in _sorted_group(group, order):  # keys of one group in turn, in sops' order
             try:
-                got = ring.unwrap(entry)
-                break
-            except Exception as e:  # noqa: BLE001 - reported per key, like sops
-                failures.append((entry.identity(), error_messages(e)))
-        if got is not None:
-            parts.append(got)
-            results.append(None)
-        else:
-            results.append(failures)
+                return ring.unwrap(entry), failures
+            except MasterKeyError as e:  # reported per key, like sops
+                failures.append((entry.type, entry.identity(), error_messages(e)))
+        return None, failures
+
+    # groups are independent: with remote keys they are recovered concurrently
+    outcomes = concurrently(recover_group, md.key_groups,
+                            _remote(ring, [e for g in md.key_groups for e in g]) and len(md.key_groups) > 1)
+    parts = [got for got, _ in outcomes if got is not None]
+    results = [None if got is not None else failures for got, failures in outcomes]
+    detail: list[list[KeyFailure] | None] = [
+        None if r is None else [KeyFailure(t, name, errs) for t, name, errs in r] for r in results]
     if len(md.key_groups) > 1:
         if len(parts) < md.shamir_threshold or len(parts) < 2:
-            raise CouldNotRetrieveKey(_report(results, md.shamir_threshold))
+            raise CouldNotRetrieveKey(_report(results, md.shamir_threshold), detail, md.shamir_threshold)
         from . import shamir
 
         try:
@@ -216,7 +272,7 @@ def recover(md: Metadata, ring: KeyRing, order: list[str] | None = None) -> byte
         except SopsError as e:
             raise CouldNotRetrieveKey(f"could not get data key from shamir parts: {e}") from None
     if len(parts) != 1:
-        raise CouldNotRetrieveKey(_report(results, md.shamir_threshold))
+        raise CouldNotRetrieveKey(_report(results, md.shamir_threshold), detail, md.shamir_threshold)
     return parts[0]
 
 
@@ -284,7 +340,7 @@ def _prefix(text: str, prefix: str) -> str:
     return "\n".join(out)
 
 
-def _report(results: list[list[tuple[str, list[str]]] | None], threshold: int) -> str:
+def _report(results: list[list[tuple[str, str, list[str]]] | None], threshold: int) -> str:
     blocks = []
     for i, failures in enumerate(results):
         header = f"Group {i}: {_status(failures is None)}"
@@ -292,7 +348,7 @@ def _report(results: list[list[tuple[str, list[str]]] | None], threshold: int) -
             blocks.append(header)
             continue
         keys = []
-        for name, errs in failures:
+        for _, name, errs in failures:
             # one message per key service tried, as sops' decryptKeyError
             msgs = ["-" + _prefix(wrap_text(err, 60), "  | ")[1:] for err in errs]
             keys.append(f"{name}: {_status(False)}\n" + _prefix("\n\n".join(msgs), "  "))

@@ -81,8 +81,33 @@ class DuplicateDecryptionKeyType(SopsError):
     exit_code = 112
 
 
+class KeyFailure:
+    """One master key that could not unwrap the data key: its type, how sops names it, and one
+    message per key service tried."""
+
+    __slots__ = ("errors", "key", "key_type")
+
+    def __init__(self, key_type: str, key: str, errors: list[str]) -> None:
+        self.key_type = key_type
+        self.key = key
+        self.errors = errors
+
+    def __repr__(self) -> str:
+        return f"KeyFailure(key_type={self.key_type!r}, key={self.key!r}, errors={self.errors!r})"
+
+
 class CouldNotRetrieveKey(SopsError):
+    """No key (or too few key groups) could unwrap the data key. ``str(e)`` is sops' report;
+    ``groups`` has one item per key group: None where the group succeeded, else its KeyFailures in
+    the order tried; ``threshold`` is the file's Shamir threshold (0: one group)."""
+
     exit_code = 128
+
+    def __init__(self, message: str, groups: list[list[KeyFailure] | None] | None = None,
+                 threshold: int = 0) -> None:
+        super().__init__(message)
+        self.groups: list[list[KeyFailure] | None] = [] if groups is None else groups
+        self.threshold = threshold
 
 
 class FileHasNotBeenModified(SopsError):
@@ -108,9 +133,28 @@ class MetadataNotFound(SopsError):
         super().__init__(message)
 
 
-class KeyError_(SopsError):
+class MasterKeyError(SopsError):
     """A master key could not wrap or unwrap a data key; collected into a CouldNotRetrieveKey report."""
 
 
-class MissingExtra(SopsError):
-    """An optional dependency for a key type is not installed."""
+KeyError_ = MasterKeyError  # the former name
+
+
+class MissingExtra(MasterKeyError):
+    """An optional dependency (a key type's SDK, grpcio for key services) is not installed."""
+
+
+class ConfigError(SopsError):
+    """A broken or unusable .sops.yaml (exit 1, as in sops)."""
+
+
+class BatchError(SopsError):
+    """Some files of a batch failed: ``results`` holds the outputs of those that worked, ``errors``
+    each failed path's SopsError. Its exit code is the first failure's."""
+
+    def __init__(self, results: dict[str, bytes], errors: dict[str, SopsError]) -> None:
+        first_path, first = next(iter(errors.items()))
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{first_path}: {first}{more}", first.exit_code)
+        self.results = results
+        self.errors = errors

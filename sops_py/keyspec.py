@@ -1,11 +1,13 @@
 """Build master-key descriptors (``KeyEntry`` with an empty ``enc``) from CLI flags and .sops.yaml.
 
-Only the strings are parsed here; no key-type library is imported except age's recipient check.
+The registry (``keys.registry``) points at the builders here; each takes ``(values, KeyOptions)``.
+Only the strings are parsed; no key-type library is imported except age's recipient check.
 """
 
 from __future__ import annotations
 
 from .errors import InvalidKMSEncryptionContext, SopsError
+from .keys.registry import KEY_TYPES, ORDER_CONFIG, KeyOptions
 from .metadata import KeyEntry
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
@@ -23,7 +25,7 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def age_keys(recipients: list[str]) -> list[KeyEntry]:
+def age_keys(recipients: list[str], options: KeyOptions | None = None) -> list[KeyEntry]:
     if not recipients:
         return []
     from .keys import age
@@ -35,11 +37,13 @@ def age_keys(recipients: list[str]) -> list[KeyEntry]:
     return out
 
 
-def pgp_keys(fps: list[str]) -> list[KeyEntry]:
+def pgp_keys(fps: list[str], options: KeyOptions | None = None) -> list[KeyEntry]:
     return [KeyEntry("pgp", {"created_at": _now(), "enc": "", "fp": fp.replace(" ", "")}) for fp in fps if fp]
 
 
-def kms_keys(arns: list[str], context: dict[str, str] | None, profile: str = "") -> list[KeyEntry]:
+def kms_keys(arns: list[str], options: KeyOptions | None = None) -> list[KeyEntry]:
+    context = options.kms_context if options else {}
+    profile = options.aws_profile if options else ""
     out = []
     for arn in arns:
         arn = arn.replace(" ", "")
@@ -54,12 +58,12 @@ def kms_keys(arns: list[str], context: dict[str, str] | None, profile: str = "")
     return out
 
 
-def gcp_keys(ids: list[str]) -> list[KeyEntry]:
+def gcp_keys(ids: list[str], options: KeyOptions | None = None) -> list[KeyEntry]:
     return [KeyEntry("gcp_kms", {"resource_id": i.replace(" ", ""), "created_at": _now(), "enc": ""})
             for i in ids]
 
 
-def hckms_keys(ids: list[str]) -> list[KeyEntry]:
+def hckms_keys(ids: list[str], options: KeyOptions | None = None) -> list[KeyEntry]:
     out = []
     for i in ids:
         i = i.strip()
@@ -69,7 +73,7 @@ def hckms_keys(ids: list[str]) -> list[KeyEntry]:
     return out
 
 
-def azkv_keys(urls: list[str]) -> list[KeyEntry]:
+def azkv_keys(urls: list[str], options: KeyOptions | None = None) -> list[KeyEntry]:
     out = []
     for u in urls:
         import re  # here, not above: most calls get no URL at all
@@ -82,7 +86,7 @@ def azkv_keys(urls: list[str]) -> list[KeyEntry]:
     return out
 
 
-def vault_keys(uris: list[str]) -> list[KeyEntry]:
+def vault_keys(uris: list[str], options: KeyOptions | None = None) -> list[KeyEntry]:
     out = []
     for u in uris:
         import re  # here, not above: most calls get no URL at all
@@ -94,6 +98,45 @@ def vault_keys(uris: list[str]) -> list[KeyEntry]:
         out.append(KeyEntry("hc_vault", {"vault_address": m.group(1), "engine_path": m.group(2),
                                          "key_name": m.group(3), "created_at": _now(), "enc": ""}))
     return out
+
+
+# ---------------------------------------------------------------- one item of a key_groups entry
+
+
+def age_item(raw: Any) -> list[KeyEntry]:
+    return age_keys([str(raw)])
+
+
+def pgp_item(raw: Any) -> list[KeyEntry]:
+    return pgp_keys([str(raw)])
+
+
+def vault_item(raw: Any) -> list[KeyEntry]:
+    return vault_keys([str(raw)])
+
+
+def kms_item(raw: Any) -> list[KeyEntry]:
+    if not isinstance(raw, dict):
+        return []
+    arn = str(raw.get("arn", ""))
+    role = str(raw.get("role") or "")
+    ctx = {str(a): str(b) for a, b in (raw.get("context") or {}).items()}
+    return kms_keys([arn + ("+" + role if role else "")], KeyOptions(ctx, str(raw.get("aws_profile") or "")))
+
+
+def gcp_item(raw: Any) -> list[KeyEntry]:
+    return gcp_keys([str(raw.get("resource_id", ""))]) if isinstance(raw, dict) else []
+
+
+def hckms_item(raw: Any) -> list[KeyEntry]:
+    return hckms_keys([str(raw.get("key_id", ""))]) if isinstance(raw, dict) else []
+
+
+def azkv_item(raw: Any) -> list[KeyEntry]:
+    if not isinstance(raw, dict):
+        return []
+    return [KeyEntry("azure_kv", {"vault_url": str(raw.get("vaultUrl", "")), "name": str(raw.get("key", "")),
+                                  "version": str(raw.get("version") or ""), "created_at": _now(), "enc": ""})]
 
 
 def parse_encryption_context(text: str) -> dict[str, str]:
@@ -120,13 +163,6 @@ def dedupe(group: list[KeyEntry]) -> list[KeyEntry]:
     return out
 
 
-def flat_group(*, age: list[str], pgp: list[str], kms: list[str], gcp_kms: list[str], hckms: list[str],
-               azure_kv: list[str], hc_vault: list[str], kms_context: dict[str, str] | None = None,
-               aws_profile: str = "") -> list[KeyEntry]:
-    return (age_keys(age) + pgp_keys(pgp) + kms_keys(kms, kms_context, aws_profile) + gcp_keys(gcp_kms)
-            + hckms_keys(hckms) + azkv_keys(azure_kv) + vault_keys(hc_vault))
-
-
 def group_from_config(raw: Any) -> list[KeyEntry]:
     """One ``key_groups`` entry of a creation rule, ``merge`` included (recursively)."""
     if not isinstance(raw, dict):
@@ -134,20 +170,8 @@ def group_from_config(raw: Any) -> list[KeyEntry]:
     group: list[KeyEntry] = []
     for sub in raw.get("merge") or []:
         group.extend(group_from_config(sub))
-    group += age_keys([str(x) for x in raw.get("age") or []])
-    group += pgp_keys([str(x) for x in raw.get("pgp") or []])
-    for k in raw.get("kms") or []:
-        if isinstance(k, dict):
-            arn = str(k.get("arn", ""))
-            role = str(k.get("role") or "")
-            ctx = {str(a): str(b) for a, b in (k.get("context") or {}).items()}
-            group += kms_keys([arn + ("+" + role if role else "")], ctx, str(k.get("aws_profile") or ""))
-    group += gcp_keys([str(k.get("resource_id", "")) for k in raw.get("gcp_kms") or [] if isinstance(k, dict)])
-    group += hckms_keys([str(k.get("key_id", "")) for k in raw.get("hckms") or [] if isinstance(k, dict)])
-    for k in raw.get("azure_keyvault") or []:
-        if isinstance(k, dict):
-            group.append(KeyEntry("azure_kv", {"vault_url": str(k.get("vaultUrl", "")), "name": str(k.get("key", "")),
-                                               "version": str(k.get("version") or ""), "created_at": _now(),
-                                               "enc": ""}))
-    group += vault_keys([str(x) for x in raw.get("hc_vault") or []])
+    for name in ORDER_CONFIG:
+        kt = KEY_TYPES[name]
+        for item in raw.get(kt.config_group[0]) or []:
+            group += kt.build_from_group_item(item)
     return dedupe(group)

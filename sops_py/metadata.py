@@ -9,6 +9,7 @@ Output follows sops 3.13: every mapping's keys sorted, one key group as flat lis
 from __future__ import annotations
 
 from .errors import ConflictingParameters, SopsError
+from .keys.registry import KEY_TYPES
 from .record import Record
 from .tree import Branch, Comment, Time
 
@@ -17,16 +18,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 # Key type names as written in metadata, and the order sops builds a group in after loading.
-KEY_TYPES_LOAD_ORDER = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp", "age")
-KEY_FIELDS: dict[str, tuple[str, ...]] = {
-    "kms": ("arn", "role", "context", "created_at", "enc", "aws_profile"),
-    "gcp_kms": ("resource_id", "created_at", "enc"),
-    "hckms": ("key_id", "created_at", "enc"),
-    "azure_kv": ("vault_url", "name", "version", "created_at", "enc"),
-    "hc_vault": ("vault_address", "engine_path", "key_name", "created_at", "enc"),
-    "age": ("recipient", "enc"),
-    "pgp": ("created_at", "enc", "fp"),
-}
+KEY_TYPES_LOAD_ORDER = tuple(KEY_TYPES)
+KEY_FIELDS: dict[str, tuple[str, ...]] = {name: kt.fields for name, kt in KEY_TYPES.items()}
 _OMIT_EMPTY = {("kms", "role"), ("kms", "context")}
 # In a key group sops always writes these two lists, even empty.
 _GROUP_ALWAYS = ("hc_vault", "age")
@@ -60,29 +53,8 @@ class KeyEntry(Record):
 
     def identity(self) -> str:
         """What sops' ToString prints for this key (used in reports and key matching)."""
-        f = self.fields
-        if self.type == "age":
-            return str(f.get("recipient", ""))
-        if self.type == "pgp":
-            return str(f.get("fp", ""))
-        if self.type == "kms":
-            s = str(f.get("arn", ""))
-            if f.get("role"):
-                s += "+" + str(f["role"])
-            if f.get("context"):
-                s += "|" + ",".join(f"{k}:{v}" for k, v in sorted(f["context"].items()))
-            if f.get("aws_profile"):
-                s += "|" + str(f["aws_profile"])
-            return s
-        if self.type == "gcp_kms":
-            return str(f.get("resource_id", ""))
-        if self.type == "hckms":
-            return str(f.get("key_id", ""))
-        if self.type == "azure_kv":
-            return f"{f.get('vault_url', '')}/keys/{f.get('name', '')}/{f.get('version', '')}"
-        if self.type == "hc_vault":
-            return f"{f.get('vault_address', '')}/v1/{f.get('engine_path', '')}/keys/{f.get('key_name', '')}"
-        return repr(f)
+        kt = KEY_TYPES.get(self.type)
+        return kt.identity(self.fields) if kt is not None else repr(self.fields)
 
 
 class Metadata(Record):

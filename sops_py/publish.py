@@ -77,7 +77,7 @@ class GCSDestination:
 
     def upload(self, contents: bytes, file_name: str) -> None:
         try:
-            from google.cloud import storage  # type: ignore[import-not-found, import-untyped, unused-ignore]
+            from google.cloud import storage  # type: ignore[attr-defined, import-not-found, import-untyped, unused-ignore]
         except ImportError:
             raise MissingExtra("publishing to Google Cloud Storage needs google-cloud-storage, which is not "
                                f"installed: {GCS_HINT}") from None

@@ -13,8 +13,8 @@ from ..datakey import parse_decryption_order
 from ..errors import NoFileSpecified
 from ..ops.crypt import EncryptSettings
 from ..ops.edit import EditIO, edit_file
+from ..settings import Env, encrypt_settings, input_store, key_ring, legacy_target, output_store
 from . import options as o
-from .context import Env, encrypt_settings, input_store, key_ring, legacy_target, output_store
 from .urfave import UrfaveCommand
 
 SHOW_MASTER_KEYS = o.opt("--show-master-keys", "-s", is_flag=True,

@@ -12,9 +12,9 @@ from ..datakey import parse_decryption_order
 from ..errors import ConflictingParameters, SopsError
 from ..ops.crypt import Opened, emit_plain, load_encrypted, open_tree
 from ..ops.exec import env_entries, exec_env, exec_file, read_file
+from ..settings import Env, input_store, key_ring, output_store
 from ..stores import Store
 from . import options as o
-from .context import Env, input_store, key_ring, output_store
 from .urfave import UrfaveCommand
 
 MISSING = "error: missing file to decrypt"

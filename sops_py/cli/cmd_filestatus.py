@@ -12,10 +12,10 @@ from typing import Any
 import click
 
 from ..errors import MetadataNotFound, NoFileSpecified, SopsError
+from ..settings import Env, input_store
 from ..stores import Store
 from . import options as o
 from .cmd_set import read_encrypted_file
-from .context import Env, input_store
 from .urfave import GoFatal, UrfaveCommand
 
 

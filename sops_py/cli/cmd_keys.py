@@ -11,11 +11,11 @@ import click
 from .. import keyspec, log
 from ..config import find_config, match_creation_rule, rule_to_creation_rule
 from ..errors import NoFileSpecified, SopsError
-from ..metadata import KeyEntry
+from ..keys.registry import KEY_TYPES, ORDER_GROUPS_ADD, KeyOptions, build_group
 from ..ops.files import read_input, write_atomic, write_stdout
 from ..ops.rekey import add_group, delete_group, format_changes, plan_update
+from ..settings import Env, input_store, key_ring, output_store
 from . import options as o
-from .context import Env, input_store, key_ring, output_store
 from .urfave import GoFatal, UrfaveCommand, UrfaveGroup, go_quote
 
 
@@ -130,11 +130,8 @@ def groups_add(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> Non
         raise SopsError("error: no positional arguments allowed")
     env = o.env_of(ctx)
     context = keyspec.parse_encryption_context(str(opts.get("encryption_context") or ""))
-    group: list[KeyEntry] = (keyspec.pgp_keys(list(opts["pgp"]))
-                             + keyspec.kms_keys(list(opts["kms"]), context, str(opts.get("aws_profile") or ""))
-                             + keyspec.gcp_keys(list(opts["gcp_kms"])) + keyspec.hckms_keys(list(opts["hckms"]))
-                             + keyspec.vault_keys(list(opts["hc_vault_transit"]))
-                             + keyspec.azkv_keys(list(opts["azure_kv"])) + keyspec.age_keys(list(opts["age"])))
+    values = {name: list(opts[KEY_TYPES[name].flag]) for name in ORDER_GROUPS_ADD}
+    group = build_group(values, ORDER_GROUPS_ADD, KeyOptions(context, str(opts.get("aws_profile") or "")))
     path = str(opts.get("file") or "")
     data = read_input(path)
     out = add_group(data, input_store(env, None, path), output_store(env, None, path), key_ring(env, opts), group,

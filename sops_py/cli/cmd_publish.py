@@ -15,9 +15,9 @@ import click
 from .. import log
 from ..datakey import KeyRing, parse_decryption_order
 from ..errors import NoFileSpecified, SopsError
+from ..settings import Env, input_store, key_ring
 from ..stores import Store
 from . import options as o
-from .context import Env, input_store, key_ring
 from .urfave import GoFatal, UrfaveCommand
 
 

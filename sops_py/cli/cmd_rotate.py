@@ -13,8 +13,8 @@ from ..datakey import parse_decryption_order
 from ..metadata import KeyEntry
 from ..ops.files import read_input
 from ..ops.rekey import rotate_data
+from ..settings import Env, input_store, key_ring, legacy_target, output_store
 from . import options as o
-from .context import Env, input_store, key_ring, legacy_target, output_store
 from .crypt_actions import write_result
 from .urfave import UrfaveCommand
 
@@ -23,13 +23,11 @@ def master_keys(opts: Mapping[str, Any], prefix: str) -> list[KeyEntry]:
     """Keys from the --add-*/--rm-* flags (comma-separated lists), as sops' getMasterKeys."""
     context = keyspec.parse_encryption_context(str(opts.get("encryption_context") or ""))
 
-    def values(kind: str) -> list[str]:
-        return parse_key_field(opts.get(f"{prefix}_{kind}"), kind)
+    from ..keys.registry import KEY_TYPES, ORDER_ROTATE_FLAGS, KeyOptions, build_group
 
-    return (keyspec.kms_keys(values("kms"), context, str(opts.get("aws_profile") or ""))
-            + keyspec.pgp_keys(values("pgp")) + keyspec.gcp_keys(values("gcp_kms"))
-            + keyspec.hckms_keys(values("hckms")) + keyspec.azkv_keys(values("azure_kv"))
-            + keyspec.vault_keys(values("hc_vault_transit")) + keyspec.age_keys(values("age")))
+    values = {name: parse_key_field(opts.get(f"{prefix}_{KEY_TYPES[name].flag}"), KEY_TYPES[name].flag)
+              for name in ORDER_ROTATE_FLAGS}
+    return build_group(values, ORDER_ROTATE_FLAGS, KeyOptions(context, str(opts.get("aws_profile") or "")))
 
 
 def rotate(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:

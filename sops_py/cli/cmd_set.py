@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from .. import log
-from ..datakey import KeyRing, parse_decryption_order
+from ..datakey import parse_decryption_order
 from ..errors import (
     CouldNotReadInputFile,
     NoFileSpecified,
@@ -31,8 +31,8 @@ from ..ops.set_unset import (
     set_file,
     unset_file,
 )
+from ..settings import Env, input_store, key_ring, legacy_target, output_store
 from . import options as o
-from .context import Env, input_store, legacy_target, output_store
 from .urfave import UrfaveCommand, reorder_args
 
 __all__ = ["UrfaveCommand", "reorder_args", "set_cmd", "unset_cmd", "set_legacy"]
@@ -88,17 +88,6 @@ def read_value(args: Sequence[str], opts: Mapping[str, Any]) -> bytes:
         except _GoReadError as e:
             raise SopsError(e.message) from None
     return os.fsencode(args[2])
-
-
-def key_ring(env: Env, opts: Mapping[str, Any]) -> KeyRing:
-    """The command's key ring: with the keyservice flags when this build's context supports them."""
-    from . import context
-
-    make = getattr(context, "key_ring", None)
-    if make is not None:
-        ring: KeyRing = make(env, opts)
-        return ring
-    return KeyRing(env.environ)
 
 
 def write_in_place(path: str, data: bytes) -> None:

@@ -10,15 +10,15 @@ from ..errors import ConflictingParameters
 from ..ops.crypt import decrypt_data, encrypt_data
 from ..ops.files import read_input, require_file, write_atomic, write_stdout
 from ..ops.parallel import run_each, worker_count
+from ..settings import encrypt_settings, input_store, key_ring, output_store
 from ..treepath import parse_tree_path
-from .context import encrypt_settings, input_store, key_ring, output_store
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from .context import Env
+    from ..settings import Env
 
 
 def resolve_paths(file: str | None, opts: Mapping[str, Any]) -> tuple[str | None, str]:

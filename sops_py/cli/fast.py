@@ -92,7 +92,7 @@ def run(args: Sequence[str]) -> int | None:
         return None
     action, files, opts = parsed
     from ..errors import SopsError
-    from .context import Env
+    from ..settings import Env
     from .crypt_actions import batch, decrypt, encrypt
     from .logsetup import setup_logging
 

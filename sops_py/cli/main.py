@@ -19,10 +19,10 @@ import click
 
 from .. import log
 from ..errors import NoFileSpecified, SopsError
+from ..settings import Env
 from ..version import SOPS_FORMAT_VERSION, __version__
 from . import options as o
 from . import urfave
-from .context import Env
 
 PROG = "sops-py"
 

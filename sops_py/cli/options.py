@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .. import log
-from .context import Env
+from ..settings import Env
 from .logsetup import setup_logging as setup_logging  # re-exported for the commands
 
 F = Callable[..., Any]

@@ -7,10 +7,10 @@ identity found, or none matched); sops still lists those keys as FAILED, so call
 
 from __future__ import annotations
 
-from ..errors import KeyError_
+from ..errors import MasterKeyError
 
 
-class KeyFailed(KeyError_):
+class KeyFailed(MasterKeyError):
     """A master key could not wrap or unwrap the data key; ``str(e)`` is sops' message for it."""
 
 

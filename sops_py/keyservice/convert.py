@@ -9,21 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import SopsError
+from ..keys.registry import KEY_TYPES
 from ..metadata import KeyEntry
 from . import keyservice_pb2 as pb
 
 # metadata key type -> (oneof field of Key, message class, ((metadata field, proto field), ...))
 _TYPES: dict[str, tuple[str, Any, tuple[tuple[str, str], ...]]] = {
-    "kms": ("kms_key", pb.KmsKey, (("arn", "arn"), ("role", "role"), ("aws_profile", "aws_profile"))),
-    "pgp": ("pgp_key", pb.PgpKey, (("fp", "fingerprint"),)),
-    "gcp_kms": ("gcp_kms_key", pb.GcpKmsKey, (("resource_id", "resource_id"),)),
-    "azure_kv": ("azure_keyvault_key", pb.AzureKeyVaultKey,
-                 (("vault_url", "vault_url"), ("name", "name"), ("version", "version"))),
-    "hc_vault": ("vault_key", pb.VaultKey,
-                 (("vault_address", "vault_address"), ("engine_path", "engine_path"), ("key_name", "key_name"))),
-    "age": ("age_key", pb.AgeKey, (("recipient", "recipient"),)),
-    "hckms": ("hckms_key", pb.HckmsKey, (("key_id", "key_id"),)),
-}
+    name: (kt.proto[0], getattr(pb, kt.proto[1]), kt.proto[2]) for name, kt in KEY_TYPES.items()}
 _BY_ONEOF = {oneof: kind for kind, (oneof, _, _) in _TYPES.items()}
 
 
@@ -76,21 +68,9 @@ def from_proto(key: pb.Key | None, enc: str = "") -> KeyEntry:
 def describe(key: pb.Key) -> str:
     """How sops' server names a key in its --prompt question (keyToString)."""
     which = key.WhichOneof("key_type")
-    if which == "pgp_key":
-        return f"PGP key with fingerprint {key.pgp_key.fingerprint}"
-    if which == "kms_key":
-        return f"AWS KMS key with ARN {key.kms_key.arn}"
-    if which == "gcp_kms_key":
-        return f"GCP KMS key with resource ID {key.gcp_kms_key.resource_id}"
-    if which == "azure_keyvault_key":
-        k = key.azure_keyvault_key
-        return f"Azure Key Vault key with URL {k.vault_url}/keys/{k.name}/{k.version}"
-    if which == "vault_key":
-        v = key.vault_key
-        return f"Hashicorp Vault key with URI {v.vault_address}/v1/{v.engine_path}/keys/{v.key_name}"
-    if which == "hckms_key":
-        return f"HuaweiCloud KMS key with ID {key.hckms_key.key_id}"
-    if which == "age_key":
-        # sops' keyToString has no age case and prints "Unknown key type"; naming the key is more useful
-        return f"age key with recipient {key.age_key.recipient}"
-    return "Unknown key type"
+    kind = _BY_ONEOF.get(which or "")
+    if kind is None:
+        return "Unknown key type"
+    _, _, fields = _TYPES[kind]
+    msg = getattr(key, str(which))
+    return KEY_TYPES[kind].describe.format(**{name: getattr(msg, proto) for name, proto in fields})

@@ -10,6 +10,7 @@ from ..errors import (
     CouldNotReadInputFile,
     ErrorDumpingTree,
     ErrorEncryptingMac,
+    ErrorEncryptingTree,
     FileAlreadyEncrypted,
     MacMismatch,
     NeedAtLeastOneDocument,
@@ -123,6 +124,17 @@ def encrypt_data(data: bytes, in_store: Store, out_store: Store, settings: Encry
     wrap_groups(md, key, ring, rand)
     seal(branches, md, Cipher(key, rand), now)
     return _emit_encrypted(out_store, branches, md)
+
+
+def reseal(store: Store, branches: list[Branch], md: Metadata, cipher: Cipher,
+           now: _dt.datetime | None = None) -> bytes:
+    """Re-encrypt an opened tree with its own data key and cipher (unchanged values keep their IVs)."""
+    try:
+        seal(branches, md, cipher, now)
+    except ErrorEncryptingTree as e:
+        msg = e.message if e.message.startswith("Error encrypting tree") else f"Error encrypting tree: {e.message}"
+        raise ErrorEncryptingTree(msg) from None
+    return _emit_encrypted(store, branches, md)
 
 
 def _emit_encrypted(store: Store, branches: list[Branch], md: Metadata) -> bytes:

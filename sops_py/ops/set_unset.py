@@ -25,20 +25,16 @@ import math
 import re
 from typing import Any
 
-from ..cipher import Cipher
 from ..datakey import KeyRing
 from ..errors import (
-    ErrorDumpingTree,
-    ErrorEncryptingTree,
     FileAlreadyEncrypted,
     InvalidSetFormat,
     SopsError,
 )
 from ..gotext import go_type
-from ..metadata import Metadata
 from ..stores import Store, has_sops_key
 from ..tree import Branch, Comment
-from .crypt import ALREADY_ENCRYPTED, load_encrypted, open_tree, seal
+from .crypt import ALREADY_ENCRYPTED, load_encrypted, open_tree, reseal
 
 __all__ = [
     "GoPanic",
@@ -283,19 +279,6 @@ def unset_value(branch: Branch, path: list[str | int]) -> Branch:
 
 # ------------------------------------------------------------------ whole files
 
-def _reseal(store: Store, branches: list[Branch], md: Metadata, cipher: Cipher,
-            now: _dt.datetime | None) -> bytes:
-    try:
-        seal(branches, md, cipher, now)
-    except ErrorEncryptingTree as e:
-        msg = e.message if e.message.startswith("Error encrypting tree") else f"Error encrypting tree: {e.message}"
-        raise ErrorEncryptingTree(msg) from None
-    try:
-        return store.emit_encrypted(branches, md)
-    except ErrorDumpingTree as e:
-        raise ErrorDumpingTree(f"Could not marshal tree: {e}") from None
-
-
 def _has_sops_top_level_key(store: Store, branch: Branch) -> bool:
     check = getattr(store, "has_sops_top_level_key", None)
     if check is not None:
@@ -314,7 +297,7 @@ def set_file(data: bytes, in_store: Store, out_store: Store, ring: KeyRing, orde
     opened.branches[0], changed = set_value(opened.branches[0], path, value)
     if _has_sops_top_level_key(out_store, opened.branches[0]):
         raise FileAlreadyEncrypted(ALREADY_ENCRYPTED)
-    return _reseal(out_store, opened.branches, md, opened.cipher, now), changed
+    return reseal(out_store, opened.branches, md, opened.cipher, now), changed
 
 
 def unset_file(data: bytes, in_store: Store, out_store: Store, ring: KeyRing, order: list[str] | None,
@@ -325,4 +308,4 @@ def unset_file(data: bytes, in_store: Store, out_store: Store, ring: KeyRing, or
     if not opened.branches:
         raise GoPanic("runtime error: index out of range [0] with length 0")
     opened.branches[0] = unset_value(opened.branches[0], path)
-    return _reseal(out_store, opened.branches, md, opened.cipher, now)
+    return reseal(out_store, opened.branches, md, opened.cipher, now)

@@ -1,14 +1,17 @@
-"""What the commands share: config lookup, store selection, encryption settings from flags + rules.
+"""What the CLI, the library API and the integrations share: the process inputs (``Env``: the
+environment, working directory and .sops.yaml), store selection, the key ring, and the encryption
+settings that come from flags or arguments merged with the matching creation rule.
 
-Functions here take plain values (already parsed by click) so they can be tested without click.
+Functions here take plain values (never click objects), so every entry point builds the same
+settings the same way.
 """
 
 from __future__ import annotations
 
 import os
 
-from .. import keyspec, log
-from ..config import (
+from . import keyspec, log
+from .config import (
     StoreSettings,
     find_config,
     load_config,
@@ -16,20 +19,20 @@ from ..config import (
     parse_key_field,
     rule_to_creation_rule,
 )
-from ..datakey import KeyRing
-from ..errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters, SopsError
-from ..metadata import CRYPT_RULES
-from ..ops.crypt import EncryptSettings
-from ..stores import FORMATS, format_for_path, get_store
+from .datakey import KeyRing
+from .errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters, SopsError
+from .metadata import CRYPT_RULES
+from .ops.crypt import EncryptSettings
+from .stores import FORMATS, format_for_path, get_store
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from ..config import Config
-    from ..metadata import KeyEntry
-    from ..stores import Store
+    from .config import Config
+    from .metadata import KeyEntry
+    from .stores import Store
 
 NO_KEYS = ("config file not found, or has no creation rules, and no keys provided through command line "
            "options")
@@ -43,13 +46,13 @@ class Env:
     __slots__ = ("_config", "_config_loaded", "config_path", "cwd", "environ", "indent")
 
     def __init__(self, environ: Mapping[str, str] | None = None, cwd: str | None = None,
-                 config_path: str | None = None, indent: int | None = None) -> None:
+                 config_path: str | None = None, indent: int | None = None, use_config: bool = True) -> None:
         self.environ: Mapping[str, str] = dict(os.environ) if environ is None else environ
         self.cwd = os.getcwd() if cwd is None else cwd
         self.config_path = config_path
         self.indent = indent
         self._config: Config | None = None
-        self._config_loaded = False
+        self._config_loaded = not use_config  # use_config=False: as if no .sops.yaml existed
 
     def __repr__(self) -> str:
         return (f"Env(environ={self.environ!r}, cwd={self.cwd!r}, config_path={self.config_path!r}, "
@@ -97,11 +100,22 @@ KEY_FLAGS = ("kms", "gcp_kms", "hckms", "azure_kv", "hc_vault_transit", "pgp", "
 
 
 def encrypt_settings(env: Env, file_path: str, store: Store, opts: Mapping[str, Any]) -> EncryptSettings:
-    """Key groups, threshold and crypt rule for encrypting ``file_path`` (sops' getEncryptConfig)."""
-    rules = {name: str(opts.get(name) or "") for name in CRYPT_RULES}
-    mac_only = bool(opts.get("mac_only_encrypted"))
-    context_text = str(opts.get("encryption_context") or "")
-    kms_context = keyspec.parse_encryption_context(context_text)
+    """Key groups, threshold and crypt rule for encrypting ``file_path`` from CLI options (sops'
+    getEncryptConfig)."""
+    kms_context = keyspec.parse_encryption_context(str(opts.get("encryption_context") or ""))
+    return rule_settings(
+        env, file_path, store, rules={name: str(opts.get(name) or "") for name in CRYPT_RULES},
+        mac_only=bool(opts.get("mac_only_encrypted")), kms_context=kms_context,
+        groups=key_groups_from_flags(opts, kms_context),
+        threshold=int(opts.get("shamir_secret_sharing_threshold") or 0))
+
+
+def rule_settings(env: Env, file_path: str, store: Store, *, rules: Mapping[str, str], mac_only: bool,
+                  kms_context: dict[str, str], groups: list[list[KeyEntry]] | None,
+                  threshold: int) -> EncryptSettings:
+    """Explicit settings merged with the creation rule matching ``file_path``, as sops merges flags:
+    explicit keys replace the rule's keys, explicit rules and threshold win, mac_only is either's."""
+    rules = {name: str(rules.get(name) or "") for name in CRYPT_RULES}
     conf = env.config()
     rule_raw = match_creation_rule(conf, file_path) if conf else None
     rule = rule_to_creation_rule(rule_raw, kms_context) if rule_raw is not None else None
@@ -127,12 +141,11 @@ def encrypt_settings(env: Env, file_path: str, store: Store, opts: Mapping[str, 
             "Error: cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, "
             "unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file"
         )
-    groups = key_groups_from_flags(opts, kms_context)
     if groups is None:
         if rule is None:
             raise SopsError(NO_KEYS)
         groups = rule.key_groups
-    threshold = int(opts.get("shamir_secret_sharing_threshold") or 0) or (rule.shamir_threshold if rule else 0)
+    threshold = threshold or (rule.shamir_threshold if rule else 0)
     return EncryptSettings(groups, threshold, rules, mac_only, binary)
 
 
@@ -140,13 +153,11 @@ def key_groups_from_flags(opts: Mapping[str, Any], kms_context: dict[str, str]) 
     """One group from the key flags (sops: any key flag replaces the config's keys), or None."""
     if not any(opts.get(name) for name in KEY_FLAGS):
         return None
-    group = (keyspec.kms_keys(parse_key_field(opts.get("kms"), "kms"), kms_context, str(opts.get("aws_profile") or ""))
-             + keyspec.gcp_keys(parse_key_field(opts.get("gcp_kms"), "gcp_kms"))
-             + keyspec.hckms_keys(parse_key_field(opts.get("hckms"), "hckms"))
-             + keyspec.azkv_keys(parse_key_field(opts.get("azure_kv"), "azure_kv"))
-             + keyspec.pgp_keys(parse_key_field(opts.get("pgp"), "pgp"))
-             + keyspec.vault_keys(parse_key_field(opts.get("hc_vault_transit"), "hc_vault_transit"))
-             + keyspec.age_keys([str(opts["age"])] if opts.get("age") else []))
+    from .keys.registry import KEY_TYPES, ORDER_ENCRYPT_FLAGS, KeyOptions, build_group
+
+    values = {name: parse_key_field(opts.get(KEY_TYPES[name].flag), KEY_TYPES[name].flag)
+              for name in ORDER_ENCRYPT_FLAGS}
+    group = build_group(values, ORDER_ENCRYPT_FLAGS, KeyOptions(kms_context, str(opts.get("aws_profile") or "")))
     return [group]
 
 
