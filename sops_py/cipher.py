@@ -10,7 +10,7 @@ import binascii
 import os
 
 from .crypto import AESGCM, is_invalid_tag
-from .errors import SopsError
+from .errors import ErrorDecryptingTree, SopsError
 from .gofmt import float_syntax, format_f
 from .tree import Comment, Time
 
@@ -35,10 +35,8 @@ def _regex(pattern: str) -> Any:
     return re.compile(pattern)
 
 
-class CipherError(SopsError):
-    """A value could not be decrypted (bad format, wrong key or tampered data)."""
-
-    exit_code = 25
+class CipherError(ErrorDecryptingTree):
+    """A value could not be decrypted (bad format, wrong key or tampered data); exit 25."""
 
 
 def is_encrypted(value: object) -> bool:

@@ -166,7 +166,9 @@ def match_creation_rule(config: Config, file_path: str) -> dict[str, Any] | None
             raise ConfigError(f"can not compile regexp: error parsing regexp: {regex}")
         if compiled.search(rel):
             return rule
-    raise ConfigError("error loading config: no matching creation rules found")
+    raise ConfigError("error loading config: no matching creation rules found",
+                      hint=f"no path_regex in {config.path} matches {rel!r}: add a rule for it, or give keys "
+                           "with --age/--pgp/... (or SOPS_AGE_RECIPIENTS)")
 
 
 # the names sops' errors use for a malformed key list in a flat creation rule

@@ -10,12 +10,15 @@ class SopsError(Exception):
     """Base class of every error sops-py reports to a user."""
 
     exit_code = 1
+    hint = ""  # what to do next, shown after the message on a terminal (see ``report``)
 
-    def __init__(self, message: str, exit_code: int | None = None) -> None:
+    def __init__(self, message: str, exit_code: int | None = None, hint: str = "") -> None:
         super().__init__(message)
         self.message = message
         if exit_code is not None:
             self.exit_code = exit_code
+        if hint:
+            self.hint = hint
 
     def __str__(self) -> str:
         return self.message
@@ -158,3 +161,49 @@ class BatchError(SopsError):
         super().__init__(f"{first_path}: {first}{more}", first.exit_code)
         self.results = results
         self.errors = errors
+
+
+class GoPanic(SopsError):
+    """Where sops crashes with a Go runtime panic: the same first line, exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"panic: {message}\n\ngoroutine 1 [running]:\n(sops-py: sops panics here)")
+
+
+class NoHelpTopic(SopsError):
+    """``sops help X`` for an unknown X (urfave/cli's exit 3)."""
+
+    exit_code = 3
+
+
+# Exit codes of the error boundary that are not a SopsError: sops' (and the shell's) conventions.
+EXIT_OK = 0
+EXIT_USAGE = 1
+EXIT_INTERRUPTED = 130
+
+
+def report(exc: BaseException, stderr: object = None) -> int:
+    """The one error boundary of every entry point (fast path, full CLI, integrations): write what
+    the user must see to stderr and return the exit code.
+
+    A ``SopsError`` prints its message as sops does; its ``hint`` (what to do next, a sops-py
+    addition) follows on a ``hint:`` line only when stderr is a terminal, so scripts that compare
+    output with sops see no difference. Ctrl-C is 130 and a closed stdout is a quiet 0, as in sops.
+    Anything else is a bug: it propagates to Python's handler (a crash report, not a user error)."""
+    import sys
+
+    out = sys.stderr if stderr is None else stderr
+    if isinstance(exc, SopsError):
+        text = str(exc).rstrip("\n") + "\n"
+        hint = getattr(exc, "hint", "")
+        if hint and getattr(out, "isatty", lambda: False)():
+            text += f"hint: {hint}\n"
+        out.write(text)  # type: ignore[union-attr]
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError):
+        return EXIT_OK
+    raise exc

@@ -8,7 +8,7 @@ Output follows sops 3.13: every mapping's keys sorted, one key group as flat lis
 
 from __future__ import annotations
 
-from .errors import ConflictingParameters, SopsError
+from .errors import ConflictingParameters, FailedToCompareVersions, SopsError
 from .keys.registry import KEY_TYPES
 from .record import Record
 from .tree import Branch, Comment, Time
@@ -292,5 +292,5 @@ def version_tuple(version: str) -> tuple[int, int, int]:
 
     m = re.match(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?", version)
     if not m:
-        raise SopsError(f"Invalid Semantic Version: {version!r}", exit_code=202)
+        raise FailedToCompareVersions(f"Invalid Semantic Version: {version!r}")
     return tuple(int(g or 0) for g in m.groups())  # type: ignore[return-value]

@@ -22,10 +22,10 @@ def main(argv: Sequence[str] | None = None, *, program: bool = False) -> None:
 
     try:
         code = run(args)
-    except KeyboardInterrupt:
-        code = 130
-    except BrokenPipeError:
-        code = 0
+    except (KeyboardInterrupt, BrokenPipeError) as e:
+        from ..errors import report
+
+        code = report(e)
     if code is None:
         from .main import main as full_main
 

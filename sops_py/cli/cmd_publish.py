@@ -14,7 +14,7 @@ import click
 
 from .. import log
 from ..datakey import KeyRing, parse_decryption_order
-from ..errors import NoFileSpecified, SopsError
+from ..errors import ErrorDumpingTree, NoFileSpecified, SopsError
 from ..settings import Env, input_store, key_ring
 from ..stores import Store
 from . import options as o
@@ -85,7 +85,7 @@ def reencrypt(data: bytes, opts: PublishOpts, rule: Any) -> bytes:
     try:
         return opts.store.emit_encrypted(opened.branches, new_md)
     except SopsError as e:
-        raise SopsError(f"Could not marshal tree: {e}", exit_code=4) from None
+        raise ErrorDumpingTree(f"Could not marshal tree: {e}") from None
 
 
 def publish_file(opts: PublishOpts) -> None:

@@ -91,7 +91,7 @@ def run(args: Sequence[str]) -> int | None:
     if parsed is None:
         return None
     action, files, opts = parsed
-    from ..errors import SopsError
+    from ..errors import SopsError, report
     from ..settings import Env
     from .crypt_actions import batch, decrypt, encrypt
     from .logsetup import setup_logging
@@ -102,8 +102,5 @@ def run(args: Sequence[str]) -> int | None:
         if not batch(env, tuple(files), opts, action):
             (decrypt if action == "decrypt" else encrypt)(env, files[0], opts)
     except SopsError as e:
-        import sys
-
-        sys.stderr.write(str(e).rstrip("\n") + "\n")
-        return e.exit_code
+        return report(e)
     return 0

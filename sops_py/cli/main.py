@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from .. import log
-from ..errors import NoFileSpecified, SopsError
+from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, NoFileSpecified, SopsError, report
 from ..settings import Env
 from ..version import SOPS_FORMAT_VERSION, __version__
 from . import options as o
@@ -195,17 +195,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stderr.write(urfave.fatal_line(e.format_message()))
         code = 1
     except click.Abort:
-        code = 130
+        code = EXIT_INTERRUPTED
     except urfave.GoFatal as e:
         sys.stderr.write(urfave.fatal_line(str(e)))
-        code = 1
-    except SopsError as e:
-        sys.stderr.write(str(e).rstrip("\n") + "\n")
-        code = e.exit_code
-    except KeyboardInterrupt:
-        code = 130
-    except BrokenPipeError:
-        code = 0
+        code = EXIT_USAGE
+    except (SopsError, KeyboardInterrupt, BrokenPipeError) as e:
+        code = report(e)
     try:
         sys.stdout.flush()
     except BrokenPipeError:

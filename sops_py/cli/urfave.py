@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 import click
 from click.core import iter_params_for_processing
 
-from ..errors import SopsError
+from ..errors import NoHelpTopic, SopsError
 from ..gotext import go_quote as go_quote  # re-exported
 
 BOOL, BOOLT, STRING, INT, SLICE = "bool", "boolT", "string", "int", "slice"
@@ -525,7 +525,7 @@ class UrfaveGroup(click.Group):
             if self.root:
                 return click.Command.invoke(self, ctx)
             if args:
-                raise SopsError(f"No help topic for '{args[0]}'", exit_code=3)
+                raise NoHelpTopic(f"No help topic for '{args[0]}'")
             click.echo(self.get_help(ctx))
             return None
         ctx.invoked_subcommand = args[0]
@@ -569,7 +569,7 @@ def help_command(parent: UrfaveGroup) -> UrfaveCommand:
             return
         target = parent.get_command(parent_ctx, args[0])
         if target is None:
-            raise SopsError(f"No help topic for '{args[0]}'", exit_code=3)
+            raise NoHelpTopic(f"No help topic for '{args[0]}'")
         sys.stdout.write(command_help(target, f"{parent_ctx.command_path} {target.name}", None))
 
     command = UrfaveCommand("help", aliases=("h",), callback=show, args_usage="[command]",

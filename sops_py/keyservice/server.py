@@ -21,8 +21,8 @@ from types import FrameType
 from typing import Any, TextIO
 
 from .. import log
-from ..datakey import KeyRing
 from ..errors import SopsError
+from ..keys.registry import key_type
 from . import require_grpc
 
 UNIX_NETWORKS = ("unix",)
@@ -94,8 +94,8 @@ def _servicer_class() -> type:
             entry = self._entry(request, context, "")
             log.debug("Encrypt request for %s key %s", entry.type, entry.identity())
             try:
-                KeyRing(self.env).wrap(entry, bytes(request.plaintext))
-            except Exception as e:  # noqa: BLE001 - every failure goes back to the client, as sops
+                entry.enc = key_type(entry.type).make_backend(self.env).wrap(entry, bytes(request.plaintext))
+            except SopsError as e:  # every key failure goes back to the client, as sops; bugs propagate
                 context.abort(grpc.StatusCode.UNKNOWN, str(e) or type(e).__name__)
             self._confirm(request, context, "encrypt")
             return pb.EncryptResponse(ciphertext=entry.enc.encode())
@@ -104,8 +104,8 @@ def _servicer_class() -> type:
             entry = self._entry(request, context, bytes(request.ciphertext).decode("utf-8", errors="replace"))
             log.debug("Decrypt request for %s key %s", entry.type, entry.identity())
             try:
-                plaintext = KeyRing(self.env).unwrap(entry)
-            except Exception as e:  # noqa: BLE001 - every failure goes back to the client, as sops
+                plaintext = key_type(entry.type).make_backend(self.env).unwrap(entry)
+            except SopsError as e:  # every key failure goes back to the client, as sops; bugs propagate
                 context.abort(grpc.StatusCode.UNKNOWN, str(e) or type(e).__name__)
             self._confirm(request, context, "decrypt")
             return pb.DecryptResponse(plaintext=plaintext)

@@ -28,6 +28,7 @@ from typing import Any
 from ..datakey import KeyRing
 from ..errors import (
     FileAlreadyEncrypted,
+    GoPanic,
     InvalidSetFormat,
     SopsError,
 )
@@ -54,15 +55,6 @@ _INT64_MAX = (1 << 63) - 1
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _INVALID_UTF8 = re.compile("[\udc80-\udcff]")
 _ATOI = re.compile("[+-]?[0-9]+")
-
-
-class GoPanic(SopsError):
-    """Where sops crashes with a Go runtime panic: the same first line, exit code 2."""
-
-    exit_code = 2
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"panic: {message}\n\ngoroutine 1 [running]:\n(sops-py: sops panics here)")
 
 
 class KeyNotFound(SopsError):

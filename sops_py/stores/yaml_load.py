@@ -63,7 +63,6 @@ from yaml import tokens as tk
 
 from ..errors import CouldNotReadInputFile
 from ..tree import Branch, Comment
-from .yaml_lines import load_yaml as load_yaml  # the public entry, re-exported for its old home
 from .yaml_resolve import MERGE, RESOLVE_FIRST, ScalarDecodeError, resolve_plain, resolve_tagged
 
 # ---------------------------------------------------------------------------------------- nodes

@@ -30,7 +30,7 @@ from sops_py.metadata import DEFAULT_UNENCRYPTED_SUFFIX
 from sops_py.rules import Rule
 from sops_py.stores import split_nested_metadata
 from sops_py.stores.yaml_emit import emit_documents
-from sops_py.stores.yaml_load import load_yaml
+from sops_py.stores.yaml_lines import load_yaml
 from sops_py.tree import Branch, Comment, Time
 from sops_py.walk import decrypt_tree, encrypt_tree
 from tests.helpers import AGE_RECIPIENT, unwrap_age

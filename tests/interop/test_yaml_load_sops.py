@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sops_py.errors import CouldNotReadInputFile, SopsError
-from sops_py.stores.yaml_load import load_yaml
+from sops_py.stores.yaml_lines import load_yaml
 from tests.interop.oracle import normalise_docs, round_trip, sops_tree
 
 interop = pytest.mark.interop

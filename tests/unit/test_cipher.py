@@ -10,7 +10,7 @@ import pytest
 from sops_py.cipher import Cipher, CipherError, to_bytes
 from sops_py.rules import Rule
 from sops_py.stores import split_nested_metadata
-from sops_py.stores.yaml_load import load_yaml
+from sops_py.stores.yaml_lines import load_yaml
 from sops_py.tree import Branch, Comment, Time
 from sops_py.walk import MAC_ONLY_ENCRYPTED_INIT, decrypt_tree, encrypt_tree
 from tests.helpers import TESTDATA, data_key_of

@@ -7,7 +7,7 @@ import pytest
 from sops_py.errors import SopsError
 from sops_py.metadata import Metadata, load, to_branch
 from sops_py.stores import split_nested_metadata
-from sops_py.stores.yaml_load import load_yaml
+from sops_py.stores.yaml_lines import load_yaml
 from sops_py.tree import Branch
 from tests.helpers import AGE_RECIPIENT, TESTDATA
 

@@ -13,7 +13,7 @@ from sops_py.cipher import Cipher
 from sops_py.errors import SopsError
 from sops_py.rules import Rule
 from sops_py.stores import split_nested_metadata
-from sops_py.stores.yaml_load import load_yaml
+from sops_py.stores.yaml_lines import load_yaml
 from sops_py.walk import decrypt_tree
 from tests.helpers import AGE2_KEY_FILE, AGE_KEY_FILE, TESTDATA, unwrap_age
 
