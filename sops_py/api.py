@@ -238,9 +238,9 @@ def _settings(env: Env, path: str, store: Store, options: Mapping[str, Any]) -> 
             raise TypeError("key_groups must be a sequence of dicts such as {'age': [...], 'pgp': [...]}")
         groups = []
         for i, g in enumerate(groups_arg):
-            unknown = sorted(set(g) - set(KEY_ARGS))
+            unknown = sorted(set(g) - set(KEY_TYPES))
             if unknown:
-                raise ValueError(f"key_groups[{i}] has unknown key types {unknown}: use {', '.join(KEY_ARGS)}")
+                raise ValueError(f"key_groups[{i}] has unknown key types {unknown}: use {', '.join(KEY_TYPES)}")
             groups.append(build_group({n: _str_list(v, f"key_groups[{i}][{n!r}]") for n, v in g.items()},
                                       tuple(KEY_TYPES), key_options))
     elif any(flat.values()):

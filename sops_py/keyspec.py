@@ -7,7 +7,7 @@ Only the strings are parsed; no key-type library is imported except age's recipi
 from __future__ import annotations
 
 from .errors import InvalidKMSEncryptionContext, SopsError
-from .keys.registry import KEY_TYPES, ORDER_CONFIG, KeyOptions
+from .keys.registry import KEY_TYPES, ORDER_CONFIG, KeyOptions, with_others
 from .metadata import KeyEntry
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
@@ -170,7 +170,7 @@ def group_from_config(raw: Any) -> list[KeyEntry]:
     group: list[KeyEntry] = []
     for sub in raw.get("merge") or []:
         group.extend(group_from_config(sub))
-    for name in ORDER_CONFIG:
+    for name in with_others(ORDER_CONFIG):
         kt = KEY_TYPES[name]
         for item in raw.get(kt.config_group[0]) or []:
             group += kt.build_from_group_item(item)

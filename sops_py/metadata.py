@@ -181,7 +181,7 @@ def _load_key(kind: str, raw: Any) -> KeyEntry:
     if not isinstance(raw, dict):
         raise SopsError(f"invalid {kind} key entry in sops metadata")
     fields: dict[str, Any] = {}
-    for name in KEY_FIELDS[kind]:
+    for name in KEY_TYPES[kind].fields:
         if name == "context":
             ctx = raw.get("context")
             if ctx:
@@ -203,7 +203,7 @@ def _load_key(kind: str, raw: Any) -> KeyEntry:
 
 def _load_group(raw: dict[str, Any]) -> list[KeyEntry]:
     group: list[KeyEntry] = []
-    for kind in KEY_TYPES_LOAD_ORDER:
+    for kind in KEY_TYPES:
         entries = raw.get(kind) or []
         if not isinstance(entries, list):
             raise SopsError(f"invalid '{kind}' list in sops metadata")
@@ -219,7 +219,7 @@ def load(branch: Any) -> Metadata:
     md = Metadata()
     md.lastmodified = _as_str(raw.get("lastmodified"), "lastmodified")
     md.lastmodified_aad()  # validates, as sops parses it on load
-    if any(raw.get(kind) for kind in KEY_TYPES_LOAD_ORDER):
+    if any(raw.get(kind) for kind in KEY_TYPES):
         md.key_groups = [_load_group(raw)]
     elif raw.get("key_groups"):
         groups = raw["key_groups"]
@@ -246,7 +246,8 @@ def load(branch: Any) -> Metadata:
 
 def _key_branch(key: KeyEntry) -> Branch:
     out = Branch()
-    for name in sorted(KEY_FIELDS.get(key.type, tuple(key.fields))):
+    kt = KEY_TYPES.get(key.type)
+    for name in sorted(kt.fields if kt is not None else tuple(key.fields)):
         value = key.fields.get(name, "")
         if (key.type, name) in _OMIT_EMPTY and not value:
             continue
@@ -258,7 +259,7 @@ def _key_branch(key: KeyEntry) -> Branch:
 
 def _group_items(group: list[KeyEntry], always: tuple[str, ...]) -> list[tuple[str, Any]]:
     items = []
-    for kind in KEY_FIELDS:
+    for kind in KEY_TYPES:
         keys = [_key_branch(k) for k in group if k.type == kind]
         if keys or kind in always:
             items.append((kind, keys))

@@ -164,10 +164,15 @@ def missing_extra(package: str, extra: str) -> SopsError:
     return MissingExtra(f"{package} is not installed: run pip install 'sops-py[{extra}]'")
 
 
+def with_others(order: Sequence[str]) -> tuple[str, ...]:
+    """``order`` followed by every other registered type (types added after sops' lists)."""
+    return (*order, *(name for name in KEY_TYPES if name not in order))
+
+
 def build_group(values: Mapping[str, Sequence[str]], order: Sequence[str], options: KeyOptions) -> list[KeyEntry]:
     """One key group from per-type string lists (keyed by type name), built in ``order``."""
     group: list[KeyEntry] = []
-    for name in order:
+    for name in with_others(order):
         vals = values.get(name)
         if vals:
             group += KEY_TYPES[name].build(vals, options)
