@@ -48,7 +48,7 @@ def kms_keys(arns: list[str], options: KeyOptions | None = None) -> list[KeyEntr
     for arn in arns:
         arn = arn.replace(" ", "")
         role = ""
-        if "+" in arn:
+        if "+arn:" in arn:  # sops splits a role ARN off at "+arn:"
             arn, role = arn.split("+", 1)
         fields: dict[str, Any] = {"arn": arn, "role": role, "created_at": _now(), "enc": "",
                                   "aws_profile": profile}
@@ -64,11 +64,18 @@ def gcp_keys(ids: list[str], options: KeyOptions | None = None) -> list[KeyEntry
 
 
 def hckms_keys(ids: list[str], options: KeyOptions | None = None) -> list[KeyEntry]:
+    """``REGION:UUID`` ids, validated with sops' messages (empty items skipped, as sops does)."""
+    from .keys.hckms import parse_key_id  # the SDK itself is imported only when a key is used
+
     out = []
     for i in ids:
         i = i.strip()
-        if ":" not in i:
-            raise SopsError(f"invalid HuaweiCloud KMS key ID format: {i} (expected region:key-uuid)")
+        if not i:
+            continue
+        try:
+            parse_key_id(i)
+        except SopsError as e:
+            raise SopsError(e.message) from None
         out.append(KeyEntry("hckms", {"key_id": i, "created_at": _now(), "enc": ""}))
     return out
 

@@ -94,11 +94,10 @@ def _kms_identity(f: Mapping[str, Any]) -> str:
     s = str(f.get("arn", ""))
     if f.get("role"):
         s += "+" + str(f["role"])
-    if f.get("context"):
-        s += "|" + ",".join(f"{k}:{v}" for k, v in sorted(f["context"].items()))
+    ctx = ",".join(f"{k}:{v}" for k, v in sorted((f.get("context") or {}).items()))
     if f.get("aws_profile"):
-        s += "|" + str(f["aws_profile"])
-    return s
+        return f"{s}|{ctx}|{f['aws_profile']}"  # sops writes the context field even when it is empty here
+    return f"{s}|{ctx}" if ctx else s
 
 
 _KS = "sops_py.keyspec"
