@@ -20,8 +20,8 @@ HEADER = f"""# {PROG} command-line reference
      Do not edit by hand: tests/cli/test_docs.py fails when this file and the code disagree. -->
 
 {PROG} takes the commands, flags and environment variables of sops 3.11 and 3.13, parsed the way sops
-parses them (urfave/cli v1 on Go's `flag` package), so `alias sops={PROG}` works for people, CI jobs,
-helm-secrets and scripts. Every flag below marked *(sops-py)* is an addition; all others are sops' own.
+parses them (urfave/cli v1 on Go's `flag` package), so a `sops` symlink to {PROG} (or
+`HELM_SECRETS_SOPS_PATH`) works for people, CI jobs, helm-secrets and scripts. Every flag below marked *(sops-py)* is an addition; all others are sops' own.
 
 ## Argument conventions (as sops)
 
