@@ -55,7 +55,8 @@ def update_one(env: Env, config_path: str, path: str, opts: dict[str, Any], inte
             click.echo("Is this okay? (y/n):", nl=False)
             line = sys.stdin.readline()
             if not line:
-                raise SopsError("unexpected newline")
+                raise SopsError("unexpected newline", hint="stdin is closed: pass -y to apply the changes "
+                                                           "without asking")
             response = line.strip()
         if response == "n":
             golog(f"File {abs_path} left unchanged")

@@ -100,7 +100,9 @@ def env_entries(branch: Branch) -> EnvPairs:
     for key, value in branch:
         if isinstance(value, (Branch, list)):
             shown = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
-            raise SopsError(f"cannot use complex value in environment; offending key {shown}")
+            raise SopsError(f"cannot use complex value in environment; offending key {shown}",
+                            hint="exec-env takes top-level string values only: use exec-file for nested data, "
+                                 "or flatten the file")
         if isinstance(key, Comment):
             continue
         if not isinstance(key, (str, bytes)):

@@ -74,6 +74,9 @@ def _not_int_panic() -> GoPanic:
 
 # ------------------------------------------------------------------ argument parsing
 
+_PATH_HINT = 'a path is a list of ["key"] and [index] parts, e.g. \'["db"]["users"][0]\''
+
+
 def parse_set_path(text: str, error_message: str) -> list[str | int]:
     """sops' parseTreePath for set/unset: any error becomes ``InvalidSetFormat(error_message)`` (exit 7).
 
@@ -86,7 +89,7 @@ def parse_set_path(text: str, error_message: str) -> list[str | int]:
         if comp == "":
             continue
         if not comp.endswith("]"):
-            raise InvalidSetFormat(error_message)
+            raise InvalidSetFormat(error_message, hint=_PATH_HINT)
         body = comp[:-1]
         if body == "":
             raise GoPanic("runtime error: index out of range [0] with length 0")
@@ -96,10 +99,10 @@ def parse_set_path(text: str, error_message: str) -> list[str | int]:
             out.append(body[1:-1])
             continue
         if not _ATOI.fullmatch(body):
-            raise InvalidSetFormat(error_message)
+            raise InvalidSetFormat(error_message, hint=_PATH_HINT)
         index = int(body)
         if not _INT64_MIN <= index <= _INT64_MAX:
-            raise InvalidSetFormat(error_message)
+            raise InvalidSetFormat(error_message, hint=_PATH_HINT)
         out.append(index)
     return out
 
@@ -130,7 +133,8 @@ def parse_json_value(data: bytes) -> Any:
         value = json.loads(_go_text(data), parse_float=_go_json_float, parse_int=_go_json_float,
                            parse_constant=_reject_constant, object_pairs_hook=list)
     except (ValueError, RecursionError):
-        raise InvalidSetFormat("Value for --set is not valid JSON") from None
+        raise InvalidSetFormat("Value for --set is not valid JSON",
+                               hint="the value is JSON: quote strings, e.g. '\"secret\"' (or use --value-file)") from None
     if isinstance(value, list):  # an object (pairs list) or an array
         from ..stores.json_store import JSONStore
 
