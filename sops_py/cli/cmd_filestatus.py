@@ -1,8 +1,7 @@
 """`sops-py filestatus FILE`: prints ``{"encrypted":true}`` or ``{"encrypted":false}`` as sops does.
 
-A file is encrypted when its store finds sops metadata with a non-empty ``version`` and ``mac``.
-Missing metadata means false; any other load error is reported (exit 1), as in sops'
-``cmd/sops/subcommand/filestatus``. Nothing is decrypted, so no key is needed.
+The judgement is ``ops.status.is_encrypted``; a load error is reported as sops' ``log.Fatal``
+(exit 1). Nothing is decrypted, so no key is needed.
 """
 
 from __future__ import annotations
@@ -11,7 +10,8 @@ from typing import Any
 
 import click
 
-from ..errors import MetadataNotFound, NoFileSpecified, SopsError
+from ..errors import CouldNotReadInputFile, NoFileSpecified
+from ..ops.status import FileStatusError, is_encrypted
 from ..settings import Env, input_store
 from ..stores import Store
 from . import options as o
@@ -20,15 +20,13 @@ from .urfave import GoFatal, UrfaveCommand
 
 
 def file_status(store: Store, path: str) -> bool:
-    """Whether ``path`` is a sops-encrypted file for ``store`` (sops' cfs)."""
+    """Whether ``path`` is a sops-encrypted file for ``store``; a load error is sops' log.Fatal."""
     try:
-        data = read_encrypted_file(path)
-        _, md = store.load_encrypted(data)
-    except MetadataNotFound:
-        return False
-    except SopsError as e:  # sops returns a plain error here: log.Fatal
+        return is_encrypted(store, read_encrypted_file(path))
+    except CouldNotReadInputFile as e:  # sops reads inside the same call: one log.Fatal for both
         raise GoFatal(f"cannot check file status: cannot load encrypted file: {e}") from None
-    return bool(md.version) and bool(md.mac)
+    except FileStatusError as e:
+        raise GoFatal(str(e)) from None
 
 
 def filestatus(env: Env, args: tuple[str, ...], opts: dict[str, Any]) -> None:
