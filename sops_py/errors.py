@@ -172,6 +172,13 @@ class GoPanic(SopsError):
         super().__init__(f"panic: {message}\n\ngoroutine 1 [running]:\n(sops-py: sops panics here)")
 
 
+class ChildFailed(SopsError):
+    """The command run by exec-env/exec-file failed: sops exits with the child's own status, or 255
+    when a signal ended it."""
+
+    SIGNALED = 255
+
+
 class NoHelpTopic(SopsError):
     """``sops help X`` for an unknown X (urfave/cli's exit 3)."""
 

@@ -40,7 +40,7 @@ from types import FrameType
 from typing import Any
 
 from .. import log
-from ..errors import SopsError
+from ..errors import ChildFailed, CouldNotReadInputFile, SopsError
 from ..gotext import go_type
 from ..stores.flatten import val_to_string
 from ..tree import Branch, Comment
@@ -83,9 +83,9 @@ def read_file(path: str) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except IsADirectoryError as e:
-        raise SopsError(f"Error reading file: {go_path_error('read', path, e)}", 2) from None
+        raise CouldNotReadInputFile(f"Error reading file: {go_path_error('read', path, e)}") from None
     except OSError as e:
-        raise SopsError(f"Error reading file: {go_path_error('open', path, e)}", 2) from None
+        raise CouldNotReadInputFile(f"Error reading file: {go_path_error('open', path, e)}") from None
 
 
 # ------------------------------------------------------------------ environment from a tree
@@ -263,14 +263,14 @@ def status_error(status: int) -> SopsError | None:
     """sops' error for a finished child: ``exit status N`` (exit N) or ``signal: NAME`` (exit 255)."""
     if os.WIFEXITED(status):
         code = os.WEXITSTATUS(status)
-        return SopsError(f"exit status {code}", code) if code else None
+        return ChildFailed(f"exit status {code}", code) if code else None
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         text = "signal: " + _GO_SIGNALS.get(sig, f"signal {sig}")
         if os.WCOREDUMP(status):
             text += " (core dumped)"
-        return SopsError(text, 255)
-    return SopsError(f"exit status {status}", 1)
+        return ChildFailed(text, ChildFailed.SIGNALED)
+    return ChildFailed(f"exit status {status}")
 
 
 def run_shell(command: str, env: dict[bytes, bytes] | None, background: bool,
