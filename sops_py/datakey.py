@@ -112,6 +112,11 @@ class KeyRing:
                     self._clients = clients
         return self._clients
 
+    def waits_on_services(self) -> bool:
+        """Whether the keys used so far wait on something outside this process (a cloud service,
+        gpg, a remote key service), so that overlapping operations pays."""
+        return bool(self.services) or any(kind not in _LOCAL_TYPES for kind in self._backends)
+
     @property
     def has_key_services(self) -> bool:
         return bool(self.key_services())

@@ -9,7 +9,7 @@ from ..datakey import parse_decryption_order
 from ..errors import ConflictingParameters
 from ..ops.crypt import decrypt_data, encrypt_data
 from ..ops.files import read_input, require_file, write_atomic, write_stdout
-from ..ops.parallel import run_each, worker_count
+from ..ops.parallel import run_each, run_threads, worker_count
 from ..settings import encrypt_settings, input_store, key_ring, output_store
 from ..treepath import parse_tree_path
 
@@ -80,11 +80,15 @@ def batch(env: Env, files: tuple[str, ...], opts: Mapping[str, Any], action: str
         else:
             write_atomic(path, out)
 
-    # workers share the files out when nothing ties them together: no remote key service (gRPC
-    # channels do not survive a fork) and no two files writing the same output
     names = [os.path.basename(f) for f in files] if outdir else [os.path.realpath(f) for f in files]
-    workers = worker_count(len(files)) if not ring.services and len(set(names)) == len(names) else 1
-    run_each(files, one, workers)
+    distinct = len(set(names)) == len(names)
+    one(files[0])  # warm: imports, backends and identities are ready before the rest share them
+    if ring.waits_on_services() and distinct:
+        # cloud keys, gpg or a remote key service: the time goes in waiting, so overlap the files
+        run_threads(files[1:], one)
+    else:
+        # CPU-bound local keys: forked workers share the files out when no two write the same output
+        run_each(files[1:], one, worker_count(len(files)) if distinct else 1)
     return True
 
 

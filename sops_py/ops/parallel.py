@@ -74,6 +74,53 @@ def run_each(items: Sequence[str], job: Callable[[str], None], workers: int) -> 
         raise SopsError(message, code)
 
 
+# files in flight at once when each waits on a key service (network latency, not CPU, is the cost)
+MAX_THREADS = 16
+
+
+def run_threads(items: Sequence[str], job: Callable[[str], None], threads: int = MAX_THREADS) -> None:
+    """``job(item)`` for every item on a pool of threads, for jobs that mostly wait on key services
+    (where forking would not help and gRPC channels would not survive it). Every item is run; the
+    failure of the earliest failed item is raised, as a run in order would have raised it."""
+    if len(items) < 2:
+        for item in items:
+            job(item)
+        return
+    import threading
+
+    queue = list(enumerate(items))
+    queue.reverse()
+    lock = threading.Lock()
+    failures: list[tuple[int, int, str]] = []
+    crashes: list[tuple[int, BaseException]] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                index, item = queue.pop()
+            try:
+                job(item)
+            except SopsError as e:
+                with lock:
+                    failures.append((index, e.exit_code, e.message))
+            except BaseException as e:  # noqa: BLE001 - a bug: re-raised in the caller's thread
+                with lock:
+                    crashes.append((index, e))
+
+    pool = [threading.Thread(target=worker, daemon=True) for _ in range(min(threads, len(items)))]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    if crashes:
+        raise min(crashes, key=lambda c: c[0])[1]
+    if failures:
+        _, code, message = min(failures)
+        raise SopsError(message, code)
+
+
 def _run_slice(part: list[tuple[int, str]], job: Callable[[str], None]) -> tuple[int, int, str] | None:
     for index, item in part:
         try:

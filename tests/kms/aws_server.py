@@ -29,6 +29,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,6 +77,9 @@ class AwsEmulator:
         self._disabled: set[str] = set()
         self._lock = threading.Lock()
         self._server: Any = None
+        self.latency = 0.0        # seconds added to every KMS Encrypt/Decrypt (a distant region)
+        self.in_flight = 0        # KMS Encrypt/Decrypt calls being answered now
+        self.max_in_flight = 0    # the most answered at once: > 1 proves a client overlapped its calls
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ life cycle
@@ -168,7 +172,18 @@ class AwsEmulator:
                                   f"identity-based policy allows the kms:{call.action} action")
             if disabled and call.action in ("Encrypt", "Decrypt"):
                 return _kms_error(start_response, "DisabledException", f"{call.params['KeyId']} is disabled.")
-            return app(environ, start_response)
+            if call.service != "kms" or call.action not in ("Encrypt", "Decrypt"):
+                return app(environ, start_response)
+            with self._lock:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                if self.latency:
+                    time.sleep(self.latency)
+                return list(app(environ, start_response))
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
 
         return handle
 

@@ -641,3 +641,50 @@ def test_session_name() -> None:
     assert sts_session_name("build-host_01.example.com") == "sops@buildhost_01.example.com"
     assert sts_session_name("x" * 100) == "sops@" + "x" * 59
     assert sts_session_name("héllo wörld") == "sops@hllowrld"
+
+
+# ------------------------------------------------------------------ concurrency (beyond sops)
+
+
+def test_wraps_for_several_keys_overlap(aws: AwsEmulator, env: dict[str, str], tmp_path: Path) -> None:
+    """A new data key is wrapped for every KMS key at once: the server sees the calls overlap.
+    sops makes them one after another (max_in_flight stays 1)."""
+    keys = [aws.create_key() for _ in range(4)]
+    aws.latency, aws.max_in_flight = 0.3, 0
+    try:
+        src = encrypt("sops-py", ["--kms", ",".join(keys)], env, tmp_path)
+        assert aws.max_in_flight == 4
+        aws.max_in_flight = 0
+        assert decrypted("sops", src, env) == PLAIN
+        assert aws.max_in_flight == 1
+    finally:
+        aws.latency = 0.0
+
+
+def test_batch_decrypt_overlaps_files(aws: AwsEmulator, arns: dict[str, str], env: dict[str, str],
+                                      tmp_path: Path) -> None:
+    files = []
+    for i in range(8):
+        files.append(encrypt("sops", ["--kms", arns["a"]], env, tmp_path, name=f"s{i}.enc.yaml"))
+    aws.latency, aws.max_in_flight = 0.3, 0
+    try:
+        res = ours(["decrypt", "--output-dir", tmp_path / "out", *files], env, cwd=tmp_path)
+        assert res.returncode == 0, res.stderr.decode()
+        assert aws.max_in_flight > 1
+    finally:
+        aws.latency = 0.0
+    for f in files:
+        assert (tmp_path / "out" / f.name).read_bytes() == PLAIN
+
+
+def test_batch_reports_the_first_failed_file(aws: AwsEmulator, arns: dict[str, str], env: dict[str, str],
+                                             tmp_path: Path) -> None:
+    good = [encrypt("sops", ["--kms", arns["a"]], env, tmp_path, name=f"g{i}.enc.yaml") for i in range(3)]
+    doomed = aws.create_key()  # its own key: the module's keys stay usable for other tests
+    bad = encrypt("sops", ["--kms", doomed], env, tmp_path, name="bad.enc.yaml")
+    aws.disable_key(doomed)
+    res = ours(["decrypt", "--output-dir", tmp_path / "out", good[0], bad, *good[1:]], env, cwd=tmp_path)
+    assert res.returncode == 128
+    assert b"Failed to get the data key required to decrypt the SOPS file." in res.stderr
+    for f in good:  # every other file was still decrypted
+        assert (tmp_path / "out" / f.name).read_bytes() == PLAIN
