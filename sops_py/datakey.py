@@ -13,6 +13,7 @@ import os
 import sys
 
 from .errors import CouldNotRetrieveKey, DuplicateDecryptionKeyType, KeyFailure, MasterKeyError, SopsError
+from .keys.registry import LOCAL_TYPES
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
@@ -112,11 +113,6 @@ class KeyRing:
                     self._clients = clients
         return self._clients
 
-    def waits_on_services(self) -> bool:
-        """Whether the keys used so far wait on something outside this process (a cloud service,
-        gpg, a remote key service), so that overlapping operations pays."""
-        return bool(self.services) or any(kind not in _LOCAL_TYPES for kind in self._backends)
-
     @property
     def has_key_services(self) -> bool:
         return bool(self.key_services())
@@ -203,14 +199,12 @@ def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
         raise SopsError("Could not generate data key: [" + " ".join(errors) + "]")
 
 
-# Key types whose wrap and unwrap run in this process without waiting on a service.
-_LOCAL_TYPES = frozenset(("age",))
 
 
 def _remote(ring: KeyRing, entries: Sequence[KeyEntry]) -> bool:
     """Whether wrapping or unwrapping ``entries`` waits on something outside this process (a cloud
     service, gpg, a remote key service): then it pays to run the calls concurrently."""
-    return len(entries) > 1 and (bool(ring.services) or any(e.type not in _LOCAL_TYPES for e in entries))
+    return len(entries) > 1 and (bool(ring.services) or any(e.type not in LOCAL_TYPES for e in entries))
 
 
 def concurrently(fn: Callable[[T], R], items: Sequence[T], parallel: bool) -> list[R]:

@@ -82,14 +82,31 @@ def batch(env: Env, files: tuple[str, ...], opts: Mapping[str, Any], action: str
 
     names = [os.path.basename(f) for f in files] if outdir else [os.path.realpath(f) for f in files]
     distinct = len(set(names)) == len(names)
-    one(files[0])  # warm: imports, backends and identities are ready before the rest share them
-    if ring.waits_on_services() and distinct:
+    if distinct and (ring.services or _remote_keys(env, files[0], opts, action)):
         # cloud keys, gpg or a remote key service: the time goes in waiting, so overlap the files
-        run_threads(files[1:], one)
+        run_threads(files, one)
     else:
         # CPU-bound local keys: forked workers share the files out when no two write the same output
-        run_each(files[1:], one, worker_count(len(files)) if distinct else 1)
+        run_each(files, one, worker_count(len(files)) if distinct else 1)
     return True
+
+
+def _remote_keys(env: Env, file: str, opts: Mapping[str, Any], action: str) -> bool:
+    """Whether the first file's keys wait on a service (its metadata, or the keys it would get):
+    then the batch overlaps files on threads. Anything unreadable is left to the run to report."""
+    from ..errors import SopsError
+    from ..keys.registry import LOCAL_TYPES
+
+    try:
+        path = require_file(file)
+        store = input_store(env, opts.get("input_type"), path)
+        if action == "decrypt":
+            groups = store.load_encrypted(read_input(path))[1].key_groups
+        else:
+            groups = encrypt_settings(env, path, store, opts).key_groups
+    except SopsError:
+        return False
+    return any(k.type not in LOCAL_TYPES for g in groups for k in g)
 
 
 def decrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:

@@ -146,7 +146,10 @@ class AWSKMSBackend:
         """Timeouts always; retries unless the user configured them (env or profile) for botocore."""
         from botocore.config import Config
 
-        kwargs: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT}
+        # one client serves every thread of a batch: as many connections as threads (botocore's
+        # default pool of 10 would queue the rest)
+        kwargs: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT,
+                                  "max_pool_connections": registry.MAX_CONCURRENT_CALLS}
         user_retries = (core.get_config_variable("max_attempts") is not None
                         or "AWS_RETRY_MODE" in os.environ
                         or "retry_mode" in core.get_scoped_config())

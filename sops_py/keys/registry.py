@@ -32,6 +32,13 @@ if TYPE_CHECKING:
         def unwrap(self, entry: KeyEntry) -> bytes: ...
 
 
+# How many key-service calls sops-py keeps in flight at once (a batch's threads); backends size their
+# connection pools to it.
+MAX_CONCURRENT_CALLS = 32
+# Key types whose wrap and unwrap run in this process without waiting on anything.
+LOCAL_TYPES = frozenset(("age",))
+
+
 class KeyOptions:
     """Settings that apply to every key built from one set of flags or one rule (AWS KMS only today)."""
 

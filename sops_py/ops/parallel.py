@@ -15,6 +15,7 @@ import os
 import sys
 
 from ..errors import SopsError
+from ..keys.registry import MAX_CONCURRENT_CALLS
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def run_each(items: Sequence[str], job: Callable[[str], None], workers: int) -> 
 
 
 # files in flight at once when each waits on a key service (network latency, not CPU, is the cost)
-MAX_THREADS = 16
+MAX_THREADS = MAX_CONCURRENT_CALLS
 
 
 def run_threads(items: Sequence[str], job: Callable[[str], None], threads: int = MAX_THREADS) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import yaml
 
 from tests.interop.sops_helpers import SOPS, age_key, requires_sops, run_sops
 from tests.kms.azure_server import LOGIN_HOST, TENANT, AzureServers, Blackhole, VaultKey
+from tests.kms.common import stop_process
 from tests.kms.netfix import ConnectProxy, free_port
 
 pytestmark = [pytest.mark.slow]
@@ -374,12 +374,7 @@ def keyservice(az: Azure, impl: str, env: Mapping[str, str], cwd: Path) -> Itera
             time.sleep(0.05)
         yield f"tcp://127.0.0.1:{port}"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process(proc)
     output = log.read_bytes()
     for secret in az.secrets():
         assert secret.encode() not in output, "a credential or token reached the key service's output"

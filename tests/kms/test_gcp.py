@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import pytest
 import yaml
 
 from tests.interop.sops_helpers import SOPS, age_key, requires_sops, run_sops
+from tests.kms.common import run_without, stop_process
 from tests.kms.gcp_server import GcpKmsServer
 from tests.kms.netfix import ConnectProxy, TestCA, connect_proxy, free_port
 
@@ -336,12 +336,7 @@ def keyservice(tmp_path: Path) -> Iterator[Any]:
 
     yield start
     for proc in procs:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process(proc)
 
 
 @pytest.mark.parametrize(("server", "client"), [("sops", "ours"), ("ours", "sops")])
@@ -460,10 +455,7 @@ def test_missing_sdk(kms: Kms, action: str, tmp_path: Path) -> None:
     path = encrypt("ours", ["--gcp-kms", K1], env, tmp_path) if action == "decrypt" else plain_file(tmp_path)
     before = path.read_bytes()
     args = ["decrypt", str(path)] if action == "decrypt" else ["encrypt", "-i", "--gcp-kms", K1, str(path)]
-    code = ("import runpy, sys; sys.modules['google.cloud.kms_v1'] = None; "
-            f"sys.argv = ['sops-py', *{args!r}]; runpy.run_module('sops_py', run_name='__main__')")
-    res = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, timeout=60,
-                         check=False)
+    res = run_without(["google.cloud.kms_v1"], args, env, cwd=tmp_path)
     hint = "google-cloud-kms is not installed: run pip install 'sops-py[gcp]'"
     assert b"Traceback" not in res.stderr
     assert res.stdout == b""

@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import pytest
 import yaml
 
 from tests.interop.sops_helpers import age_key, requires_sops, run_sops, sops_env
+from tests.kms.common import stop_process
 from tests.kms.huawei_server import DISABLED, ENABLED, HuaweiKMS
 from tests.kms.netfix import TestCA, free_port
 
@@ -283,12 +283,7 @@ def keyservice(impl: str, env: Mapping[str, str], tmp_path: Path) -> Iterator[st
                 time.sleep(0.05)
         yield f"tcp://127.0.0.1:{port}"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process(proc)
 
 
 @pytest.mark.interop
