@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 import click
 from click.core import iter_params_for_processing
 
-from ..errors import NoHelpTopic, SopsError
+from ..errors import EXIT_USAGE, NoHelpTopic, SopsError
 from ..gotext import go_quote as go_quote  # re-exported
 
 BOOL, BOOLT, STRING, INT, SLICE = "bool", "boolT", "string", "int", "slice"
@@ -366,7 +366,7 @@ class UsageFailure(click.UsageError):
     """A flag error, reported as urfave does: ``Incorrect Usage: <error>`` (``Incorrect Usage.`` for an
     app's own flags) and the help on stdout, then sops' ``log.Fatal`` line on stderr; exit 1."""
 
-    exit_code = 1
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, ctx: click.Context, head: str | None = None) -> None:
         super().__init__(message, ctx)

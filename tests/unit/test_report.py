@@ -71,3 +71,13 @@ def test_cli_prints_the_hint_on_a_terminal_only(tmp_path: Path) -> None:
     os.close(leader)
     text = b"".join(chunks).decode().replace("\r\n", "\n")
     assert text.startswith("error loading config: no matching creation rules found\nhint: no path_regex in ")
+
+
+def test_exit_codes_live_only_in_errors_py() -> None:
+    import re
+
+    pattern = re.compile(r"exit_code\s*=\s*\d|exit_code=\d|Error\([^()]*,\s*\d+\)|os\._exit\(\d|sys\.exit\(\d")
+    found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
+             for p in (ROOT / "sops_py").rglob("*.py") if p.name != "errors.py"
+             for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert found == []
