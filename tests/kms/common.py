@@ -28,3 +28,25 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def unwrapped(report: bytes) -> str:
+    """An exit-128 report with the 60-column wrapping of its error lines undone."""
+    return report.decode().replace("\n      | ", " ")
+
+
+def assert_missing_sdk(res: subprocess.CompletedProcess[bytes], action: str, key: str, extra: str,
+                       package: str, path: Path, before: bytes) -> None:
+    """A key whose SDK is missing fails with the line naming the extra, never a traceback: in sops'
+    encrypt error (exit 1, the file untouched) or under the key in the exit-128 report."""
+    hint = f"{package} is not installed: run pip install 'sops-py[{extra}]'"
+    assert b"Traceback" not in res.stderr
+    assert res.stdout == b""
+    assert path.read_bytes() == before
+    if action == "encrypt":
+        assert res.returncode == 1
+        assert res.stderr.decode() == (f'Could not generate data key: [failed to encrypt new data key with master '
+                                       f'key "{key}": {hint}]\n')
+    else:
+        assert res.returncode == 128
+        assert f"  {key}: FAILED\n    - | {hint}\n" in unwrapped(res.stderr)
