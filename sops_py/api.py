@@ -330,6 +330,12 @@ def update(data: bytes | str, change: Callable[[Any], Any], format: Format = "ya
     None, or return the new data. Every value whose path and plaintext did not change keeps its exact
     ciphertext (IV included), comments stay where they were, and the MAC is recomputed: what
     ``sops edit`` does, without an editor."""
+    return _update(data, change, format, keys, ignore_mac)[0]
+
+
+def _update(data: bytes | str, change: Callable[[Any], Any], format: object, keys: Keys | None,
+            ignore_mac: bool) -> tuple[bytes, bool]:
+    """``update``'s result, and whether any value changed."""
     from .ops.crypt import load_encrypted, open_tree, reseal
     from .pydata import merge_into
     from .pydata import to_python as convert
@@ -344,28 +350,18 @@ def update(data: bytes | str, change: Callable[[Any], Any], format: Format = "ya
         raise SopsError("the file holds no document to change")
     current = convert(opened.branches[0])
     result = change(current)
-    new = current if result is None else result
-    opened.branches[0] = merge_into(opened.branches[0], new)
-    return reseal(store, opened.branches, md, opened.cipher)
+    merged = merge_into(opened.branches[0], current if result is None else result)
+    changed = merged != opened.branches[0]  # merge_into reuses every unchanged object and never mutates
+    opened.branches[0] = merged
+    return reseal(store, opened.branches, md, opened.cipher), changed
 
 
 def update_file(path: PathArg, change: Callable[[Any], Any], *, format: Format | None = None,
                 keys: Keys | None = None, ignore_mac: bool = False) -> bool:
-    """``update`` on a file, rewritten atomically; returns whether its content changed."""
+    """``update`` on a file, rewritten atomically; returns whether its content changed (an unchanged
+    file is not rewritten)."""
     p = _path(path)
-    before = _read(p)
-    after = update(before, change, _fmt_for(p, format), keys=keys, ignore_mac=ignore_mac)
-    if _same_except_stamp(before, after, p, format):
-        return False
-    _write(p, after)
-    return True
-
-
-def _same_except_stamp(before: bytes, after: bytes, path: str, format: object) -> bool:
-    """Whether only lastmodified and the MAC would change (no value changed)."""
-    from .ops.crypt import load_encrypted
-
-    store = _store(_fmt_for(path, format))
-    a, _ = load_encrypted(before, store)
-    b, _ = load_encrypted(after, store)
-    return a == b
+    after, changed = _update(_read(p), change, _fmt_for(p, format), keys, ignore_mac)
+    if changed:
+        _write(p, after)
+    return changed

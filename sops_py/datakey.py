@@ -199,8 +199,6 @@ def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
         raise SopsError("Could not generate data key: [" + " ".join(errors) + "]")
 
 
-
-
 def _remote(ring: KeyRing, entries: Sequence[KeyEntry]) -> bool:
     """Whether wrapping or unwrapping ``entries`` waits on something outside this process (a cloud
     service, gpg, a remote key service): then it pays to run the calls concurrently."""

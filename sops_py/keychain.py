@@ -82,7 +82,7 @@ class Keys:
             if path is not None:
                 env[var] = path
         self.environ: Mapping[str, str] = env
-        self.keyservices = _strs(list(keyservices), "keyservices")
+        self.keyservices = _strs(keyservices, "keyservices")
         if not isinstance(local_keyservice, bool):
             raise TypeError("local_keyservice must be a bool")
         self.local_keyservice = local_keyservice
@@ -91,8 +91,7 @@ class Keys:
         else:
             from .datakey import parse_decryption_order
 
-            self.decryption_order = parse_decryption_order(",".join(_strs(list(decryption_order),
-                                                                          "decryption_order")))
+            self.decryption_order = parse_decryption_order(",".join(_strs(decryption_order, "decryption_order")))
         self._ring: KeyRing | None = None
         self._lock = threading.Lock()
 

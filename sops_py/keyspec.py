@@ -49,7 +49,8 @@ def kms_keys(arns: list[str], options: KeyOptions | None = None) -> list[KeyEntr
         arn = arn.replace(" ", "")
         role = ""
         if "+arn:" in arn:  # sops splits a role ARN off at "+arn:"
-            arn, role = arn.split("+", 1)
+            arn, role = arn.split("+arn:", 1)
+            role = "arn:" + role
         fields: dict[str, Any] = {"arn": arn, "role": role, "created_at": _now(), "enc": "",
                                   "aws_profile": profile}
         if context:

@@ -258,3 +258,11 @@ def test_sops_reads_what_the_library_writes(tmp_path: Path) -> None:
     res = run_sops(["decrypt", path], env=env)
     assert res.returncode == 0, res.stderr
     assert yaml.safe_load(res.stdout) == {"a": "y", "b": [1, 2]}
+
+
+def test_keys_take_strings_as_the_cli_does() -> None:
+    k = sops_py.Keys(keyservices="tcp://127.0.0.1:1", local_keyservice=False, decryption_order="pgp,age",
+                     environ={})
+    assert k.keyservices == ["tcp://127.0.0.1:1"]
+    assert k.decryption_order == ["pgp", "age"]
+    assert sops_py.Keys(decryption_order=["age", "pgp"], environ={}).decryption_order == ["age", "pgp"]
