@@ -42,6 +42,13 @@ COMMANDS: dict[str, str] = {
     "edit": "sops_py.cli.cmd_edit:edit_cmd",
     "set": "sops_py.cli.cmd_set:set_cmd",
     "unset": "sops_py.cli.cmd_set:unset_cmd",
+    # sops-py extensions (sops has no such commands)
+    "check": "sops_py.cli.cmd_check:check_cmd",
+    "ksops": "sops_py.cli.cmd_ksops:ksops_cmd",
+    "kustomize": "sops_py.cli.cmd_kustomize:kustomize_cmd",
+    "export": "sops_py.cli.cmd_export:export_cmd",
+    "diff": "sops_py.cli.cmd_diff:diff_cmd",
+    "git": "sops_py.cli.cmd_git:git_cmd",
 }
 # legacy mode -> "module:function(env, file, opts)"
 LEGACY_MODES: dict[str, str] = {

@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("sops_py.publish", "sops_py.settings"),
     ("sops_py.pydata", "sops_py.keychain"),
     ("sops_py.api",),
+    ("sops_py.integrations",),
     ("sops_py.cli", "sops_py.__main__"),
     ("sops_py",),  # the package itself: only __init__, which re-exports
 ]
