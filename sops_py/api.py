@@ -257,13 +257,17 @@ def encrypt(data: bytes | str, format: Format = "yaml", *, path: PathArg | None 
             shamir_threshold: int = 0, kms_context: Mapping[str, str] | None = None, aws_profile: str = "",
             unencrypted_suffix: str = "", encrypted_suffix: str = "", unencrypted_regex: str = "",
             encrypted_regex: str = "", unencrypted_comment_regex: str = "", encrypted_comment_regex: str = "",
-            mac_only_encrypted: bool = False) -> bytes:
+            mac_only_encrypted: bool = False, reuse: bytes | PathArg | None = None) -> bytes:
     """Encrypt plaintext file bytes and return sops file bytes.
 
     Keys and rules come from the ``.sops.yaml`` creation rule matching ``path`` (searched upwards
     from ``path``'s directory, or the working directory without a path), exactly as ``sops encrypt``
     uses it; keys given here replace the rule's keys and rules given here win, as CLI flags do.
-    ``config=False`` ignores ``.sops.yaml``; ``config="path"`` names one."""
+    ``config=False`` ignores ``.sops.yaml``; ``config="path"`` names one.
+
+    ``reuse`` (a sops file's bytes, or its path) encrypts instead with that file's data key, keys and
+    rules, keeping the exact ciphertext of every value whose path and plaintext are unchanged, so a
+    re-encrypted file differs only where the plaintext did (``sops-py encrypt --reuse``)."""
     from .ops.crypt import encrypt_data
 
     raw, fmt, k = _bytes(data), _format(format), _keys(keys)
@@ -271,6 +275,18 @@ def encrypt(data: bytes | str, format: Format = "yaml", *, path: PathArg | None 
     env = _env(k, config, p if path is not None else None)
     out_fmt = _format(output_format, "output_format") if output_format is not None else fmt
     in_store = _store(fmt, env)
+    if reuse is not None:
+        given = [n for n, v in (("age", age), ("pgp", pgp), ("kms", kms), ("gcp_kms", gcp_kms),
+                                ("azure_kv", azure_kv), ("hc_vault", hc_vault), ("hckms", hckms),
+                                ("key_groups", key_groups), ("shamir_threshold", shamir_threshold),
+                                ("unencrypted_suffix", unencrypted_suffix), ("encrypted_suffix", encrypted_suffix),
+                                ("unencrypted_regex", unencrypted_regex), ("encrypted_regex", encrypted_regex),
+                                ("unencrypted_comment_regex", unencrypted_comment_regex),
+                                ("encrypted_comment_regex", encrypted_comment_regex),
+                                ("mac_only_encrypted", mac_only_encrypted)) if v]
+        if given:
+            raise ValueError(f"reuse takes the keys and rules of the reused file: do not also give {', '.join(given)}")
+        return _reuse(raw, in_store, _store(out_fmt, env), reuse, out_fmt, k)
     options = dict(age=age, pgp=pgp, kms=kms, gcp_kms=gcp_kms, azure_kv=azure_kv, hc_vault=hc_vault, hckms=hckms,
                    key_groups=key_groups, shamir_threshold=shamir_threshold, kms_context=kms_context,
                    aws_profile=aws_profile, unencrypted_suffix=unencrypted_suffix, encrypted_suffix=encrypted_suffix,
@@ -279,6 +295,17 @@ def encrypt(data: bytes | str, format: Format = "yaml", *, path: PathArg | None 
                    mac_only_encrypted=mac_only_encrypted)
     settings = _settings(env, p, in_store, options)
     return encrypt_data(raw, in_store, _store(out_fmt, env), settings, k.ring())
+
+
+def _reuse(raw: bytes, in_store: Store, out_store: Store, reuse: object, out_fmt: str, k: Keys) -> bytes:
+    from .ops.crypt import reuse_encrypt
+
+    if isinstance(reuse, (bytes, bytearray, memoryview)):
+        previous, previous_fmt = bytes(reuse), out_fmt
+    else:
+        rp = _path(reuse, "reuse")
+        previous, previous_fmt = _read(rp), _fmt_for(rp, None)
+    return reuse_encrypt(raw, in_store, out_store, previous, _store(previous_fmt), k.ring(), k.decryption_order)
 
 
 def encrypt_file(path: PathArg, *, format: Format | None = None, in_place: bool = False,

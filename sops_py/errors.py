@@ -32,6 +32,13 @@ class CouldNotWriteOutputFile(SopsError):
     exit_code = 3
 
 
+class WriteFailed(CouldNotWriteOutputFile):
+    """A write that failed once the output was open (a full disk, an I/O error): sops reports Go's bare
+    error ("write PATH: no space left on device") with exit 1. The user's file is left as it was."""
+
+    exit_code = 1
+
+
 class ErrorDumpingTree(SopsError):
     exit_code = 4
 
@@ -188,7 +195,9 @@ class NoHelpTopic(SopsError):
 # Exit codes of the error boundary that are not a SopsError: sops' (and the shell's) conventions.
 EXIT_OK = 0
 EXIT_USAGE = 1
+EXIT_PROBLEMS_FOUND = 1  # sops-py check (a linter's convention): problems were found
 EXIT_INTERRUPTED = 130
+EXIT_DIFFERENCES = 1  # `sops-py diff --exit-code` found differences (as `git diff --exit-code`)
 
 
 def report(exc: BaseException, stderr: object = None) -> int:

@@ -1,24 +1,39 @@
-"""The ``sops_py`` logger, with ``logging`` imported only when something is logged.
+"""sops' log lines, with ``logging`` imported only when something is logged.
+
+sops logs through one logrus logger per component (``CMD``, ``SOPS``, ``EXEC``, ``KEYSERVICE``,
+``PUBLISH``, ``AGE``, ``PGP``, ...), each line prefixed by ``[NAME]`` and a tab, then logrus'
+TextFormatter: on a terminal ``WARN[0000] message`` with colours, elsewhere
+``time="…" level=warning msg="…"`` followed by the entry's fields sorted by name. sops-py writes
+the same lines, so a script or a person reading stderr cannot tell the two apart; callers pass the
+component as ``name`` and sops' ``WithField`` values as ``fields``.
 
 ``logging`` costs ~10 ms at start-up, and a decrypt or encrypt usually logs nothing. The CLI's
-``setup_logging`` records its settings here when ``logging`` is not loaded yet; they are applied on the
-first message, so the output is exactly what a handler installed up front would write. Modules on the
-``sops_py`` log through this module's ``debug``/``info``/``warning``/``error`` instead of holding a
+``setup_logging`` records its settings here when ``logging`` is not loaded yet; they are applied on
+the first message, so the output is exactly what a handler installed up front would write. Modules
+log through this module's ``debug``/``info``/``warning``/``error`` instead of holding a
 ``logging.Logger``, so a deferred configuration is never bypassed.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Mapping
     from typing import TextIO
 
 NAME = "sops_py"
-FORMAT = "[SOPS-PY]\t level=%(levelname)s msg=%(message)s"
+DEFAULT_COMPONENT = "CMD"  # the logger of sops' cmd/sops, which writes most of its messages
+_START = time.time()  # logrus' baseTimestamp: the seconds in "WARN[0003]" count from start-up
 _pending: tuple[bool, TextIO] | None = None  # (verbose, stream) not applied yet
+
+# logrus needsQuoting: any other character makes a value quoted with Go's %q
+_BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._/@^+")
+# logrus level names (Level.String()) and the colours of its terminal layout
+_LEVELS = {10: ("debug", 37), 20: ("info", 36), 30: ("warning", 33), 40: ("error", 31), 50: ("fatal", 31)}
 
 
 def configure(verbose: bool) -> None:
@@ -31,12 +46,100 @@ def configure(verbose: bool) -> None:
         _pending = (verbose, sys.stderr)  # the stream in use now, as an eager handler would hold
 
 
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _value(text: str) -> str:
+    """logrus appendValue: bare when every character is safe (an empty value too), else Go's %q."""
+    if all(c in _BARE for c in text):
+        return text
+    from .gotext import go_quote
+
+    return go_quote(text)
+
+
+def _rfc3339(t: float) -> str:
+    """Go's time.RFC3339 of a local time: ``2006-01-02T15:04:05Z07:00``."""
+    lt = time.localtime(t)
+    off = lt.tm_gmtoff or 0
+    if off == 0:
+        zone = "Z"
+    else:
+        sign = "+" if off > 0 else "-"
+        off = abs(off) // 60
+        zone = f"{sign}{off // 60:02d}:{off % 60:02d}"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", lt) + zone
+
+
+def format_line(level: int, message: str, name: str = DEFAULT_COMPONENT, fields: Mapping[str, object] | None = None,
+                *, now: float | None = None, colour: bool = False, bold: bool = False) -> str:
+    """One log line as sops writes it (without the newline).
+
+    ``colour``: logrus' terminal layout (stderr is a terminal); ``bold``: fatih/color's bold
+    ``[NAME]`` (stdout is a terminal and colours are not turned off)."""
+    when = time.time() if now is None else now
+    label, colour_code = _LEVELS.get(level, ("info", 36))
+    prefix = f"\x1b[1m[{name}]\x1b[22m" if bold else f"[{name}]"  # fatih/color 1.18+ resets bold alone
+    keys = sorted(fields or {})
+    if colour:
+        msg = message[:-1] if message.endswith("\n") else message
+        out = [f"\x1b[{colour_code}m{label.upper()[:4]}\x1b[0m[{int(when - _START):04d}] {msg:<44} "]
+        for k in keys:
+            out.append(f" \x1b[{colour_code}m{k}\x1b[0m={_value(str(fields[k]))}")  # type: ignore[index]
+        return f"{prefix}\t {''.join(out)}"
+    parts = [f"time={_value(_rfc3339(when))}", f"level={label}"]
+    if message:
+        parts.append(f"msg={_value(message)}")
+    for k in keys:
+        parts.append(f"{k}={_value(str(fields[k]))}")  # type: ignore[index]
+    return f"{prefix}\t {' '.join(parts)}"
+
+
+def _styles(stream: object) -> tuple[bool, bool]:
+    """(colour, bold) as sops decides them: logrus colours when its output (stderr) is a terminal;
+    fatih/color makes ``[NAME]`` bold when stdout is a terminal, TERM is not dumb and NO_COLOR is unset."""
+    import os
+
+    colour = _isatty(stream) and os.name != "nt"
+    bold = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb" and _isatty(sys.stdout)
+    return colour, bold
+
+
+def fatal_line(message: str, name: str = DEFAULT_COMPONENT, stream: object = None) -> str:
+    """The line sops' ``log.Fatal`` writes before it exits 1 (for errors reported that way)."""
+    colour, bold = _styles(sys.stderr if stream is None else stream)
+    return format_line(50, message, name, colour=colour, bold=bold)
+
+
+def _formatter(stream: TextIO) -> logging.Formatter:
+    import logging
+
+    class LogrusFormatter(logging.Formatter):
+        """logging records -> sops' lines; the terminal checks are made per line, as the stream
+        may be swapped (tests capture stderr)."""
+
+        def __init__(self, stream: TextIO) -> None:
+            super().__init__()
+            self.stream = stream
+
+        def format(self, record: logging.LogRecord) -> str:
+            colour, bold = _styles(self.stream)
+            return format_line(record.levelno, record.getMessage(), getattr(record, "sops_name", DEFAULT_COMPONENT),
+                               getattr(record, "sops_fields", None), now=record.created, colour=colour, bold=bold)
+
+    return LogrusFormatter(stream)
+
+
 def _apply(verbose: bool, stream: TextIO) -> None:
     import logging
 
     log = logging.getLogger(NAME)
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(_formatter(stream))
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if verbose else logging.WARNING)
     log.propagate = False
@@ -54,17 +157,21 @@ def logger() -> logging.Logger:
     return logging.getLogger(NAME)
 
 
-def debug(msg: str, *args: object) -> None:
-    logger().debug(msg, *args)
+def _log(level: int, msg: str, args: tuple[object, ...], name: str, fields: Mapping[str, object] | None) -> None:
+    logger().log(level, msg, *args, extra={"sops_name": name, "sops_fields": dict(fields) if fields else None})
 
 
-def info(msg: str, *args: object) -> None:
-    logger().info(msg, *args)
+def debug(msg: str, *args: object, name: str = DEFAULT_COMPONENT, fields: Mapping[str, object] | None = None) -> None:
+    _log(10, msg, args, name, fields)
 
 
-def warning(msg: str, *args: object) -> None:
-    logger().warning(msg, *args)
+def info(msg: str, *args: object, name: str = DEFAULT_COMPONENT, fields: Mapping[str, object] | None = None) -> None:
+    _log(20, msg, args, name, fields)
 
 
-def error(msg: str, *args: object) -> None:
-    logger().error(msg, *args)
+def warning(msg: str, *args: object, name: str = DEFAULT_COMPONENT, fields: Mapping[str, object] | None = None) -> None:
+    _log(30, msg, args, name, fields)
+
+
+def error(msg: str, *args: object, name: str = DEFAULT_COMPONENT, fields: Mapping[str, object] | None = None) -> None:
+    _log(40, msg, args, name, fields)

@@ -126,9 +126,9 @@ class VaultDestination:
             existing = client.read(secrets_path)
         except PublishError:
             log.warning("Cannot check if destination secret already exists in %s. New version will be created "
-                        "even if the data has not been changed.", secrets_path)
+                        "even if the data has not been changed.", secrets_path, name="PUBLISH")
         if isinstance(existing, dict) and go_equal(data, _field(existing.get("data"), "data")):
-            log.info("Secret in %s is already up-to-date.", secrets_path)
+            log.info("Secret in %s is already up-to-date.\n", secrets_path, name="PUBLISH")
             return
         body: dict[str, Any] = data if self.kv_version == 1 else {"data": data}
         client.write(secrets_path, body)

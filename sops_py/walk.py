@@ -66,7 +66,8 @@ class _Walker:
                 except CipherError:
                     # sops keeps a comment it cannot decrypt: files from old versions had clear comments
                     log.warning("Found possibly unencrypted comment in file. This is to be expected if "
-                                "the file being decrypted was created with an older version of SOPS.")
+                                "the file being decrypted was created with an older version of SOPS.",
+                                name="SOPS", fields={"comment": value.value})
                     result = value
             elif isinstance(value, str):  # a str subclass
                 return self.str_leaf(value, aad, encrypted)

@@ -29,12 +29,16 @@ def decrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> N
         decrypt(env, o.one_file(files), opts)
 
 
+REUSE = o.opt("--reuse", help="sops-py extension: encrypt with the data key, keys and rules of this encrypted "
+             "file, keeping the exact ciphertext of every unchanged value (minimal-churn re-encryption)")
+
+
 @click.command("encrypt", cls=UrfaveCommand, help="encrypt a file, and output the results to stdout. If no filename "
                "is provided, stdin will be used.")
 @o.apply([o.IN_PLACE, o.output("encryption"), *o.key_options(envvars=True), *o.TYPE_OPTIONS, *o.RULE_OPTIONS,
           o.ENC_CONTEXT, o.SHAMIR, o.filename_override("Required when reading from stdin."), *o.KEYSERVICE_OPTIONS,
           # sops-py extensions
-          o.INDENT, o.MAC_ONLY, o.VERBOSE, o.OUTPUT_DIR])
+          o.INDENT, o.MAC_ONLY, o.VERBOSE, o.OUTPUT_DIR, REUSE])
 @click.argument("files", nargs=-1, metavar="[file]")
 @click.pass_context
 def encrypt_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> None:

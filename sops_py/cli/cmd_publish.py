@@ -112,7 +112,7 @@ def publish_file(opts: PublishOpts) -> None:
         branches, md = load_encrypted(data, opts.store)
         vault_data = emit_as_map(open_tree(branches, md, opts.ring, opts.order, False).branches)
     elif rule.key_groups and rule.key_groups[0]:
-        log.debug("Re-encrypting tree before publishing")
+        log.debug("Re-encrypting tree before publishing", name="PUBLISH")
         contents = reencrypt(data, opts, rule)
     else:
         try:

@@ -7,7 +7,7 @@ import os
 
 from ..datakey import parse_decryption_order
 from ..errors import ConflictingParameters
-from ..ops.crypt import decrypt_data, encrypt_data
+from ..ops.crypt import decrypt_data, encrypt_data, reuse_encrypt
 from ..ops.files import read_input, require_file, write_atomic, write_stdout
 from ..ops.parallel import run_each, run_threads, worker_count
 from ..settings import encrypt_settings, input_store, key_ring, output_store
@@ -60,6 +60,8 @@ def batch(env: Env, files: tuple[str, ...], opts: Mapping[str, Any], action: str
         return False
     if opts.get("output"):
         raise ConflictingParameters("Error: --output takes one file; use --output-dir with several files")
+    if opts.get("reuse"):
+        raise ConflictingParameters("Error: --reuse takes one file to encrypt")
     if outdir:
         os.makedirs(str(outdir), exist_ok=True)
     ring = key_ring(env, opts)
@@ -129,6 +131,17 @@ def encrypt(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
     path, name_path = resolve_paths(file, opts)
     in_store = input_store(env, opts.get("input_type"), name_path)
     out_store = output_store(env, opts.get("output_type"), name_path)
+    reuse = opts.get("reuse")
+    if reuse:
+        # a sops-py extension: keys, rules and data key come from the encrypted file, not from flags
+        # or .sops.yaml, as `sops edit` keeps them
+        previous_path = require_file(str(reuse))
+        previous_store = input_store(env, None, previous_path)
+        data = read_input(path)
+        out = reuse_encrypt(data, in_store, out_store, read_input(previous_path), previous_store,
+                            key_ring(env, opts), parse_decryption_order(opts.get("decryption_order")))
+        write_result(out, path, opts)
+        return
     settings = encrypt_settings(env, name_path, in_store, opts)
     data = read_input(path)
     out = encrypt_data(data, in_store, out_store, settings, key_ring(env, opts))

@@ -110,6 +110,8 @@ EXTENSIONS: dict[tuple[str, ...], dict[str, str]] = {
         "verbose": "the global --verbose, also accepted after the command",
         "output-dir": "several files: write each encrypted file under this directory; several files with "
                       "--in-place are each rewritten in place",
+        "reuse": "encrypt with the data key, keys and rules of an existing encrypted file, keeping the "
+                 "ciphertext (IV included) of every value whose path and plaintext are unchanged",
     },
     ("rotate",): {
         "indent": "the global --indent, also accepted after the command",

@@ -1,4 +1,5 @@
-"""Adapter from the key ring to the age key module: identities are loaded once per operation."""
+"""Adapter from the key ring to the age key package: identities are loaded once per operation, and
+plugins (``age-plugin-<name>``) are found on the operation's PATH."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class AgeBackend:
         self._ids: age.Identities | None = None
 
     def wrap(self, entry: KeyEntry, secret: bytes) -> str:
-        return age.wrap(str(entry.fields["recipient"]), secret)
+        return age.wrap(str(entry.fields["recipient"]), secret, env=self._env)
 
     def unwrap(self, entry: KeyEntry) -> bytes:
         if self._ids is None:

@@ -96,8 +96,9 @@ def connect_all(uris: Iterable[str]) -> list[RemoteKeyService]:
         try:
             svc = RemoteKeyService(uri)
         except ValueError:
-            log.warning("Error parsing URI for keyservice, skipping (uri=%s)", uri)
+            log.warning("Error parsing URI for keyservice, skipping", fields={"uri": uri})
             continue
-        log.info("Connecting to key service (address=%s://%s)", svc.network, svc.target.removeprefix("unix:"))
+        log.info("Connecting to key service",
+                 fields={"address": f"{svc.network}://{svc.target.removeprefix('unix:')}"})
         out.append(svc)
     return out

@@ -92,7 +92,7 @@ def _servicer_class() -> type:
 
         def Encrypt(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
             entry = self._entry(request, context, "")
-            log.debug("Encrypt request for %s key %s", entry.type, entry.identity())
+            log.debug("Encrypt request for %s key %s", entry.type, entry.identity(), name="KEYSERVICE")
             try:
                 entry.enc = key_type(entry.type).make_backend(self.env).wrap(entry, bytes(request.plaintext))
             except SopsError as e:  # every key failure goes back to the client, as sops; bugs propagate
@@ -102,7 +102,7 @@ def _servicer_class() -> type:
 
         def Decrypt(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
             entry = self._entry(request, context, bytes(request.ciphertext).decode("utf-8", errors="replace"))
-            log.debug("Decrypt request for %s key %s", entry.type, entry.identity())
+            log.debug("Decrypt request for %s key %s", entry.type, entry.identity(), name="KEYSERVICE")
             try:
                 plaintext = key_type(entry.type).make_backend(self.env).unwrap(entry)
             except SopsError as e:  # every key failure goes back to the client, as sops; bugs propagate
@@ -169,7 +169,7 @@ def start(network: str, address: str, prompt: bool = False, env: Mapping[str, st
 def serve(network: str, address: str, prompt: bool = False, env: Mapping[str, str] | None = None) -> None:
     """Run a key service until SIGINT or SIGTERM, then stop it (removing a Unix socket file)."""
     running = start(network, address, prompt, env)
-    log.info("Listening on %s://%s", network, address)
+    log.info("Listening on %s://%s", network, address, name="KEYSERVICE")
     stop = threading.Event()
     caught: list[int] = []
 
@@ -184,7 +184,9 @@ def serve(network: str, address: str, prompt: bool = False, env: Mapping[str, st
     try:
         while not stop.wait(0.5):
             pass
-        log.info("Caught signal %s: shutting down.", signal.Signals(caught[0]).name if caught else "?")
+        # Go prints an os.Signal by its description: "interrupt", "terminated"
+        go_name = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminated"}.get(caught[0], "?") if caught else "?"
+        log.info("Caught signal %s: shutting down.", go_name, name="KEYSERVICE")
     finally:
         running.stop()
         for sig, handler in previous.items():

@@ -137,6 +137,66 @@ def reseal(store: Store, branches: list[Branch], md: Metadata, cipher: Cipher,
     return _emit_encrypted(store, branches, md)
 
 
+def reseal_changes(store: Store, branches: list[Branch], opened: Opened, now: _dt.datetime | None = None) -> bytes:
+    """Encrypt ``branches`` (a new plaintext tree) with an opened file's data key, metadata and IV
+    stash: every value whose path, type and plaintext are unchanged keeps its exact ciphertext, and
+    the MAC is recomputed. When the whole tree is unchanged, lastmodified is kept too, so the result
+    is the original file byte for byte (the MAC's IV is in the stash as well)."""
+    md = opened.metadata
+    if not identical(branches, opened.branches):
+        return reseal(store, branches, md, opened.cipher, now)
+    try:
+        mac = encrypt_tree(branches, opened.cipher, Rule.of(md), md.mac_only_encrypted)
+        md.mac = opened.cipher.encrypt(mac, md.lastmodified_aad())
+    except ErrorEncryptingTree as e:
+        msg = e.message if e.message.startswith("Error encrypting tree") else f"Error encrypting tree: {e.message}"
+        raise ErrorEncryptingTree(msg) from None
+    except SopsError as e:
+        raise ErrorEncryptingMac(f"Could not encrypt MAC: {e}") from None
+    return _emit_encrypted(store, branches, md)
+
+
+def identical(a: object, b: object) -> bool:
+    """Tree equality that also compares types (``1``, ``1.0`` and ``True`` are equal in Python, but
+    not in a sops file: each is encrypted with its type)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        assert isinstance(b, list)
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):
+            if isinstance(x, tuple):  # a Branch item: (key, value)
+                if not (isinstance(y, tuple) and identical(x[0], y[0]) and identical(x[1], y[1])):
+                    return False
+            elif not identical(x, y):
+                return False
+        return True
+    if isinstance(a, float) and a != a:
+        return b != b  # NaN: the same value for a sops file
+    return a == b
+
+
+def reuse_encrypt(data: bytes, in_store: Store, out_store: Store, previous: bytes, previous_store: Store,
+                  ring: KeyRing, order: list[str] | None = None, now: _dt.datetime | None = None) -> bytes:
+    """Encrypt plaintext file bytes with the data key and metadata of ``previous`` (a sops file),
+    keeping the ciphertext of every value that did not change (minimal-churn re-encryption, a sops-py
+    extension). ``previous`` must decrypt with a valid MAC: a tampered file lends nothing."""
+    try:
+        branches = in_store.load_plain(data)
+    except SopsError as e:
+        raise CouldNotReadInputFile(f"Error unmarshalling file: {e}") from None
+    if not branches:
+        raise NeedAtLeastOneDocument(
+            "File cannot be completely empty, it must contain at least one document"
+        )
+    if has_sops_key(branches, out_store):
+        raise FileAlreadyEncrypted(ALREADY_ENCRYPTED)
+    old, md = load_encrypted(previous, previous_store)
+    opened = open_tree(old, md, ring, order, ignore_mac=False)
+    return reseal_changes(out_store, branches, opened, now)
+
+
 def _emit_encrypted(store: Store, branches: list[Branch], md: Metadata) -> bytes:
     try:
         return store.emit_encrypted(branches, md)
@@ -182,6 +242,15 @@ def open_tree(branches: list[Branch], md: Metadata, ring: KeyRing, order: list[s
     remembers IVs for re-encrypting unchanged values (not needed when only the plaintext is wanted)."""
     key = recover(md, ring, order)
     cipher = Cipher(key, keep_ivs=keep_ivs)
+    open_with(branches, md, cipher, ignore_mac)
+    return Opened(branches, md, key, cipher)
+
+
+def open_with(branches: list[Branch], md: Metadata, cipher: Cipher, ignore_mac: bool) -> None:
+    """Decrypt the tree in place with a cipher already holding its data key, and check the MAC.
+
+    The cipher's IV stash learns every value's IV, so a cipher shared by two files under the same data
+    key (the merge driver's two sides) can re-encrypt a value from either one to its exact ciphertext."""
     computed = decrypt_tree(branches, cipher, Rule.of(md), md.mac_only_encrypted)
     if not ignore_mac:
         try:
@@ -191,7 +260,6 @@ def open_tree(branches: list[Branch], md: Metadata, ring: KeyRing, order: list[s
         if file_mac != computed:
             shown = file_mac if file_mac else "no MAC"
             raise MacMismatch(f"MAC mismatch. File has {shown}, computed {computed}")
-    return Opened(branches, md, key, cipher)
 
 
 def decrypt_data(data: bytes, in_store: Store, out_store: Store, ring: KeyRing,

@@ -5,7 +5,9 @@ Mirrors sops 3.13's ``cmd/sops/edit.go``:
 
 * the plaintext (or, with ``show_master_keys``, the plaintext plus the ``sops`` metadata) goes into
   a fresh temporary directory (mode 0700) under the original basename, mode 0600; the directory is
-  removed whatever happens (error, Ctrl-C, SIGTERM, SIGHUP);
+  removed whatever happens (error, Ctrl-C, SIGTERM, SIGHUP). Only SIGKILL or a power cut can leave it:
+  it is named ``sops-py-edit-<pid>-*`` so that the next edit removes it once that pid is gone
+  (a directory sops leaves that way stays forever);
 * editor: ``$SOPS_EDITOR``, else ``$EDITOR`` (shlex-split, the path appended), else the first of
   vim, nano, vi found in PATH;
 * an unchanged file (same SHA-256) stops with exit 200; content that does not load, has a top-level
@@ -367,9 +369,38 @@ def _edit_until_ok(tmp: str, original: bytes, opened: Opened, in_store: Store, o
             if r.detail is None:
                 log.error("%s %s", r.message, PRESS_KEY)
             else:
-                log.error('%s %s error="%s"', r.message, PRESS_KEY, r.detail)
+                log.error("%s %s", r.message, PRESS_KEY, fields={"error": r.detail})
             if not io.wait():
                 raise r.error from None
+
+
+EDIT_DIR_PREFIX = "sops-py-edit-"
+
+
+def _sweep_edit_dirs(parent: str) -> None:
+    """Remove the private directories of edits whose sops-py process was killed (SIGKILL, a power cut):
+    they hold the decrypted file. Named ``sops-py-edit-<pid>-<random>``; a live or foreign pid is left."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(EDIT_DIR_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(EDIT_DIR_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # another user's process
+        path = os.path.join(parent, name)
+        try:
+            if os.lstat(path).st_uid == os.geteuid():
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def edit_tree(opened: Opened, basename: str, in_store: Store, out_store: Store, io: EditIO,
@@ -379,8 +410,10 @@ def edit_tree(opened: Opened, basename: str, in_store: Store, out_store: Store, 
     ``opened.cipher`` (its IV stash) and ``opened.data_key`` are reused, so values the user did not
     change are written back byte-identical. The tree and metadata in ``opened`` are replaced.
     """
+    parent = io.environ.get("TMPDIR") or tempfile.gettempdir()
+    _sweep_edit_dirs(parent)
     try:
-        tmpdir = tempfile.mkdtemp(dir=io.environ.get("TMPDIR") or None)
+        tmpdir = tempfile.mkdtemp(prefix=f"{EDIT_DIR_PREFIX}{os.getpid()}-", dir=parent)
     except OSError as e:
         raise CouldNotWriteOutputFile(f"Could not create temporary directory: {e}") from None
     try:

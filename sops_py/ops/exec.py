@@ -147,11 +147,19 @@ class User:
         return [(b"HOME", _text(self.home)), (b"USER", _text(self.name)), (b"LOGNAME", _text(self.name))]
 
 
+class ExecFatal(SopsError):
+    """A failure sops' exec subcommand reports with ``log.Fatal`` on its ``EXEC`` logger: one logrus
+    "fatal" line (``[EXEC]\t time="…" level=fatal msg="…"``), then exit 1."""
+
+    def __str__(self) -> str:
+        return log.fatal_line(self.message, "EXEC")
+
+
 def lookup_user(name: str) -> User:
     try:
         pw = pwd.getpwnam(name)
     except KeyError:
-        raise SopsError(f"user: unknown user {name}") from None
+        raise ExecFatal(f"user: unknown user {name}") from None
     try:
         groups = os.getgrouplist(pw.pw_name, pw.pw_gid)
     except OSError:
@@ -160,14 +168,17 @@ def lookup_user(name: str) -> User:
 
 
 def switch_user(user: User) -> None:
-    """Become ``user`` for good (sops' SwitchUser: setgroups, setgid, setuid)."""
+    """Become ``user`` for good (sops 3.13.2's SwitchUser: the user's supplementary groups replace
+    ours, then gid and uid, real and effective alike)."""
     try:
         os.setgroups(user.groups)
         os.setgid(user.gid)
         os.setuid(user.uid)
+        os.setreuid(user.uid, user.uid)
+        os.setregid(user.gid, user.gid)
     except OSError as e:
-        hint = " (--user needs root)" if os.geteuid() != 0 else ""
-        raise SopsError(f"could not run as user {user.name}: {go_errno(e)}{hint}") from None
+        hint = f"--user {user.name} needs root" if os.geteuid() != 0 else ""
+        raise ExecFatal(go_errno(e), hint=hint) from None
 
 
 # ------------------------------------------------------------------ running the shell
@@ -493,5 +504,5 @@ def exec_file(plaintext: bytes, command: str, *, fifo: bool = True, background: 
     except _Terminated:
         pass
     if writer is not None and writer.error is not None and not background:
-        log.warning("could not open the FIFO for writing: %s", go_errno(writer.error))
+        log.warning("could not open the FIFO for writing: %s", go_errno(writer.error), name="EXEC")
     finish(guard, status)

@@ -1,4 +1,5 @@
-"""File I/O for the commands: reading inputs and writing outputs atomically."""
+"""File I/O for the commands: reading inputs, and writing outputs so that a file is always whole and
+keeps its owner, attributes and links (the in-place part and the cleanup of killed runs: ``inplace``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import os
 import stat
 import sys
 
-from ..errors import CouldNotReadInputFile, CouldNotWriteOutputFile, NoFileSpecified
+from ..errors import CouldNotReadInputFile, CouldNotWriteOutputFile, NoFileSpecified, WriteFailed
+from . import inplace
 
 
 def require_file(path: str) -> str:
@@ -33,14 +35,22 @@ def read_input(path: str | None) -> bytes:
 
 
 def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = True) -> None:
-    """Write a regular file via a temp file in its directory and a rename, keeping its mode; a
-    symlink is followed (the link stays). Devices, FIFOs and sockets (/dev/null, /dev/stdout, a pipe)
-    are written in place: renaming over them would replace the device with a file.
+    """Write ``data`` to the file at ``path`` so that it is at every moment either the old or the new
+    complete file, keeps what the user had (owner, group, mode, ACLs and other extended attributes, hard
+    links) and leaves no copy of either behind.
 
-    The rename keeps readers and an interrupted run from ever seeing half a file. ``durable`` also
-    syncs the data to disk before the rename, so a power cut cannot leave the renamed file empty:
-    wanted where the user's file is replaced, not for an output derived from an input that stays
-    (--output, --output-dir), where it would cost a disk flush per file (sops syncs neither)."""
+    A regular file is replaced by a complete new one: written unnamed (``O_TMPFILE``) where Linux and the
+    file system allow, given the old file's owner, group, mode and extended attributes, synced, then
+    named and renamed over the old one. A file the rename would change (more than one hard link, an
+    owner or attribute the new inode cannot be given) or whose directory takes no new entry is
+    rewritten in place instead (``inplace``: a journal first, space reserved, the old bytes restored on
+    an error). A symlink is followed (the link stays). Devices, FIFOs and sockets (/dev/null,
+    /dev/stdout, a pipe) are written in place: renaming over them would replace the device with a file.
+
+    ``durable`` syncs the data (and the directory) before the call returns, so a power cut cannot leave
+    the renamed file empty: wanted where the user's file is replaced, not for an output derived from an
+    input that stays (--output, --output-dir), where it would cost disk flushes per file (sops syncs
+    neither)."""
     try:
         st: os.stat_result | None = os.lstat(path)
     except OSError:
@@ -55,60 +65,165 @@ def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = T
         except OSError:
             st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
-        try:
-            with open(target, "wb") as f:
-                f.write(data)
-        except OSError as e:
-            raise CouldNotWriteOutputFile(f"Could not open {what} file for writing: {e}") from None
+        _write_special(path, target, data, what)
         return
-    mode = st.st_mode & 0o7777 if st is not None else 0o666 & ~_umask()
     directory = os.path.dirname(target) or "."
+    inplace.sweep(directory)
+    if st is not None and st.st_nlink > 1:
+        _rewrite_existing(path, target, data, what)
+        return
     try:
-        fd, tmp = _mkstemp(directory, ".sops-py-")
+        # an existing file's copy stays private until it has the old file's owner and mode
+        fd, named = inplace.open_unnamed_or_named(directory, mode=0o600 if st is not None else 0o666)
     except OSError as e:
-        raise CouldNotWriteOutputFile(f"Could not open {what} file for writing: {e}") from None
+        if st is not None and e.errno in _REFUSED:
+            _rewrite_existing(path, target, data, what, journal=False)  # the directory takes no new entry
+            return
+        raise _open_error(what, path, e) from None
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if durable:
-                os.fsync(fd)
-            os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
+        replaced = _replace(fd, named, directory, target, st, data, durable)
     except OSError as e:
+        if named is not None:
+            _unlink_quietly(named)
+        raise _write_error(path, e) from None
+    if not replaced:
+        _rewrite_existing(path, target, data, what)
+    elif durable:
+        inplace.sync_directory(directory)
+
+
+# a directory that refuses new entries (permissions, an immutable or append-only directory)
+_REFUSED = (errno.EACCES, errno.EPERM)
+
+
+def _replace(fd: int, named: str | None, directory: str, target: str, st: os.stat_result | None,
+             data: bytes, durable: bool) -> bool:
+    """Fill the new file ``fd`` and put it in place of ``target``; False (nothing changed, the new file
+    discarded) when it cannot carry the old file's owner and attributes or cannot be renamed over it."""
+    try:
+        inplace.write_all(fd, data)
+        if st is not None and not _same_attributes(fd, target, st):
+            return False
+        if durable:
+            os.fsync(fd)
+        with inplace.HeldSignals():
+            if named is None:
+                if st is None:
+                    try:
+                        inplace.link_fd(fd, target)
+                        return True
+                    except FileExistsError:
+                        pass  # created meanwhile: replaced like any other file
+                named = inplace.link_unnamed(fd, directory)
+            try:
+                os.replace(named, target)
+            except OSError as e:
+                _unlink_quietly(named)
+                if st is not None and e.errno in _REFUSED:
+                    return False  # e.g. a sticky directory and a file owned by someone else
+                raise
+            return True
+    finally:
+        os.close(fd)
+
+
+def _same_attributes(fd: int, target: str, st: os.stat_result) -> bool:
+    """Give the new file ``fd`` the owner, group, mode and extended attributes (POSIX ACLs among them)
+    of ``target``; False when any cannot be reproduced (then the file must be rewritten in place)."""
+    mine = os.fstat(fd)
+    if (mine.st_uid, mine.st_gid) != (st.st_uid, st.st_gid):
         try:
-            os.unlink(tmp)
+            os.fchown(fd, st.st_uid, st.st_gid)
         except OSError:
-            pass
-        raise CouldNotWriteOutputFile(f"Could not open {what} file for writing: {e}") from None
+            return False
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))  # after the chown, which clears set-id bits
+    if not _copy_xattrs(fd, target):
+        return False
+    return stat.S_IMODE(os.fstat(fd).st_mode) == stat.S_IMODE(st.st_mode)
 
 
-_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"  # tempfile's alphabet
-_TMP_FLAGS = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-              | getattr(os, "O_BINARY", 0))
+def _copy_xattrs(fd: int, target: str) -> bool:
+    if not hasattr(os, "listxattr"):
+        return True
+    try:
+        wanted = {name: os.getxattr(target, name) for name in os.listxattr(target)}
+    except OSError as e:
+        return e.errno in (errno.ENOTSUP, errno.EOPNOTSUPP)  # no extended attributes on this file system
+    try:
+        present = {name: os.getxattr(fd, name) for name in os.listxattr(fd)}
+    except OSError:
+        present = {}
+    try:
+        for name, value in wanted.items():
+            if present.get(name) != value:
+                os.setxattr(fd, name, value)
+        for name in present.keys() - wanted.keys():  # e.g. an ACL inherited from the directory's default
+            os.removexattr(fd, name)
+    except OSError:
+        return False
+    return True
 
 
-def _mkstemp(directory: str, prefix: str) -> tuple[int, str]:
-    """tempfile.mkstemp(prefix=prefix, dir=directory): a new 0600 file with a random name, opened
-    exclusively. tempfile itself costs ~3 ms to import (random, shutil, ...) for these few lines."""
-    for _ in range(10000):  # tempfile.TMP_MAX
-        name = prefix + "".join([_NAME_CHARS[b % len(_NAME_CHARS)] for b in os.urandom(8)])
-        path = os.path.join(directory, name)
+def _rewrite_existing(path: str, target: str, data: bytes, what: str, journal: bool = True) -> None:
+    """Rewrite ``target`` in place (see ``inplace``): same inode, so every name, owner and attribute stays."""
+    try:
+        fd = os.open(target, os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        raise _open_error(what, path, e) from None
+    copy = None
+    try:
         try:
-            fd = os.open(path, _TMP_FLAGS, 0o600)
-        except FileExistsError:
-            continue
-        return fd, path
-    raise FileExistsError(errno.EEXIST, "No usable temporary file name found")
+            old = inplace.read_fd(fd)
+        except OSError as e:
+            raise _open_error(what, path, e) from None
+        if journal:
+            copy = inplace.write_journal(os.path.dirname(target) or ".", target, os.fstat(fd), old, data)
+        try:
+            inplace.rewrite(fd, old, data)
+        except OSError as e:
+            try:
+                restored = inplace.read_fd(fd) == old
+            except OSError:
+                restored = False
+            if restored:
+                inplace.remove_journal(copy)
+            raise _write_error(path, e) from None
+    finally:
+        os.close(fd)
+    inplace.remove_journal(copy)
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+def _write_special(path: str, target: str, data: bytes, what: str) -> None:
+    try:
+        f = open(target, "wb")
+    except OSError as e:
+        raise _open_error(what, path, e) from None
+    try:
+        with f:
+            f.write(data)
+    except OSError as e:
+        raise _write_error(path, e) from None
+
+
+def _reason(e: OSError) -> str:
+    """Go's text for an errno: strerror with a lower-case first letter."""
+    text = e.strerror or str(e)
+    return text[:1].lower() + text[1:]
+
+
+def _open_error(what: str, path: str, e: OSError) -> CouldNotWriteOutputFile:
+    return CouldNotWriteOutputFile(f"Could not open {what} file for writing: open {path}: {_reason(e)}")
+
+
+def _write_error(path: str, e: OSError) -> CouldNotWriteOutputFile:
+    return WriteFailed(f"write {path}: {_reason(e)}")
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def write_stdout(data: bytes) -> None:

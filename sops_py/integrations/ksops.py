@@ -1,0 +1,517 @@
+"""A KSOPS-compatible generator: the same ``kind: ksops`` manifests, decrypted by sops-py.
+
+KSOPS (viaduct-ai/kustomize-sops) is a kustomize plugin: a manifest lists encrypted files; ``files:``
+are decrypted and emitted as they are, ``secretFrom:`` builds a ``v1 Secret`` (``files`` ->
+``stringData``, ``binaryFiles`` -> base64 ``data``, ``envs`` -> dotenv parsed into ``stringData``).
+This module turns one manifest into the generated documents, the same ones KSOPS makes, so
+existing manifests work unchanged. Paths are relative to the kustomization directory (the working
+directory kustomize runs plugins in), and may not leave it (kustomize's own load restriction).
+
+All files of a manifest are decrypted in this one process with one key ring (identities loaded
+once); when the keys wait on a service (PGP's gpg, cloud KMS, a key service) the files overlap on
+threads, as KSOPS overlaps them on goroutines.
+
+sops-py extensions (ignored by KSOPS, which does not know them):
+  * ``emitData: true`` (top level or per ``secretFrom`` item): base64 ``data:`` instead of
+    ``stringData:``, for server-side apply (KSOPS #260, #166);
+  * ``configMapFrom:``: a ConfigMap from encrypted files, same fields as ``secretFrom`` (KSOPS #39);
+  * ``SOPS_PY_KSOPS_KEYLESS=1``: no keys needed; every encrypted value becomes a placeholder that
+    changes when the ciphertext changes, for CI diffs and previews (KSOPS #278).
+
+The ResourceList side (KRM functions) is ``ksops_krm``; the launchers are ``ksops_install``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+from ..errors import CouldNotRetrieveKey, SopsError
+from ..keychain import Keys
+from ..tree import Branch, Comment
+
+TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+API_GROUP = "viaduct.ai/"
+KIND = "ksops"
+KEYLESS_VAR = "SOPS_PY_KSOPS_KEYLESS"
+RESTRICTOR_VAR = "SOPS_PY_KSOPS_LOAD_RESTRICTOR"  # LoadRestrictionsNone lifts the root-only rule
+CONCURRENCY_VAR = "KSOPS_CONCURRENCY_LIMIT"  # KSOPS' variable, same meaning and default
+DEFAULT_CONCURRENCY = 20
+PLACEHOLDER_PREFIX = "sops-py-keyless-"
+TRUE_WORDS = ("1", "t", "true", "yes", "on", "y")
+
+
+class GeneratorError(SopsError):
+    """A generator manifest is malformed or one of its files could not be decrypted. The message
+    names the file as KSOPS does: ``error decrypting file "<f>" from <section>: ...``."""
+
+
+def is_generator(doc: object) -> bool:
+    """Whether a parsed object is a KSOPS generator manifest (``viaduct.ai/v1`` or ``v2``, ``kind: ksops``)."""
+    if isinstance(doc, Branch):
+        api, kind = doc.get("apiVersion"), doc.get("kind")
+    elif isinstance(doc, dict):
+        api, kind = doc.get("apiVersion"), doc.get("kind")
+    else:
+        return False
+    return isinstance(api, str) and api.startswith(API_GROUP) and kind == KIND
+
+
+# ------------------------------------------------------------------ the manifest
+
+
+class ObjectSpec:
+    """One ``secretFrom`` (or ``configMapFrom``) item: what to build and from which files."""
+
+    __slots__ = ("binary_files", "emit_data", "envs", "files", "kind", "metadata", "section", "type")
+
+    def __init__(self, kind: str, section: str, raw: Mapping[str, Any], emit_data: bool) -> None:
+        self.kind = kind
+        self.section = section
+        metadata = raw.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise GeneratorError(f"{section}.metadata must be a mapping")
+        self.metadata: dict[str, Any] = metadata
+        kind_type = raw.get("type") or ""
+        if not isinstance(kind_type, str):
+            raise GeneratorError(f"{section}.type must be a string")
+        self.type = kind_type
+        self.files = [_key_path(f) for f in _str_list(raw, "files", section)]
+        self.binary_files = [_key_path(f) for f in _str_list(raw, "binaryFiles", section)]
+        self.envs = _str_list(raw, "envs", section)
+        own = raw.get("emitData")
+        if own is not None and not isinstance(own, bool):
+            raise GeneratorError(f"{section}.emitData must be true or false")
+        self.emit_data = emit_data if own is None else own
+
+
+class Manifest:
+    """A parsed ``kind: ksops`` manifest; ``raw`` is its text, quoted in KSOPS' error for a manifest
+    with nothing to generate."""
+
+    __slots__ = ("config_maps", "files", "raw", "secrets")
+
+    def __init__(self, doc: Mapping[str, Any], raw: str) -> None:
+        self.raw = raw
+        files = doc.get("files")
+        self.files: list[str] = _str_list(doc, "files", "manifest") if files is not None else []
+        emit_data = doc.get("emitData", False)
+        if not isinstance(emit_data, bool):
+            raise GeneratorError("emitData must be true or false")
+        self.secrets = [ObjectSpec("Secret", "secretFrom", item, emit_data)
+                        for item in _items(doc, "secretFrom")]
+        self.config_maps = [ObjectSpec("ConfigMap", "configMapFrom", item, False)
+                            for item in _items(doc, "configMapFrom")]
+        if files is None and doc.get("secretFrom") is None and doc.get("configMapFrom") is None:
+            raise GeneratorError(f"missing the required 'files' or 'secretFrom' key in the ksops manifests: {raw}")
+
+
+def _items(doc: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    value = doc.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise GeneratorError(f"{name} must be a list of mappings")
+    return value
+
+
+def _str_list(doc: Mapping[str, Any], name: str, where: str) -> list[str]:
+    value = doc.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise GeneratorError(f"{where}.{name} must be a list of file names")
+    return value
+
+
+def _key_path(item: str) -> tuple[str, str]:
+    """``key=path`` or ``path`` (the key is then the file's base name), as KSOPS splits them."""
+    parts = item.split("=")
+    if len(parts) == 1:
+        return os.path.basename(item), item
+    if len(parts) > 2:
+        raise GeneratorError(f"invalid format in file generator {item}")
+    return parts[0], parts[1]
+
+
+def parse_manifest(text: str) -> Manifest:
+    """Parse a manifest's YAML text (the legacy plugin's argument file)."""
+    from ..pydata import to_python
+    from ..stores import get_store
+
+    try:
+        docs = get_store("yaml").load_plain(text.encode("utf-8"))
+    except SopsError as e:
+        raise GeneratorError(f'error unmarshalling manifest content: "{e}" \n{text}') from None
+    doc = to_python(docs[0]) if docs else {}
+    if not isinstance(doc, dict):
+        raise GeneratorError(f'error unmarshalling manifest content: "not a mapping" \n{text}')
+    return Manifest(doc, text)
+
+
+# ------------------------------------------------------------------ options and file access
+
+
+class Options:
+    """How to run: the kustomization directory, the keys, keyless mode, the load restriction and how
+    many files may wait on key services at once (``from_environ`` reads the variables)."""
+
+    __slots__ = ("concurrency", "environ", "keyless", "keys", "restricted", "root")
+
+    def __init__(self, root: str, keys: Keys | None = None, *, keyless: bool = False, restricted: bool = True,
+                 concurrency: int = DEFAULT_CONCURRENCY, environ: Mapping[str, str] | None = None) -> None:
+        self.root = os.path.abspath(root)
+        self.keys = keys if keys is not None else Keys()
+        self.keyless = keyless
+        self.restricted = restricted
+        self.concurrency = concurrency
+        self.environ: Mapping[str, str] = self.keys.environ if environ is None else environ
+
+    @classmethod
+    def from_environ(cls, root: str, environ: Mapping[str, str] | None = None) -> Options:
+        env = dict(os.environ if environ is None else environ)
+        limit = env.get(CONCURRENCY_VAR, "")
+        concurrency = DEFAULT_CONCURRENCY
+        if limit:
+            try:
+                concurrency = int(limit)
+            except ValueError:
+                concurrency = 0
+            if concurrency < 1:
+                raise GeneratorError(f"error parsing {CONCURRENCY_VAR} value {limit!r}: must be a positive integer")
+        return cls(root, Keys(environ=env), keyless=env.get(KEYLESS_VAR, "").strip().lower() in TRUE_WORDS,
+                   restricted=env.get(RESTRICTOR_VAR, "") != "LoadRestrictionsNone", concurrency=concurrency,
+                   environ=env)
+
+
+class Source:
+    """One file reference of a manifest: where it was listed (for the error) and its resolved path."""
+
+    __slots__ = ("path", "ref", "section")
+
+    def __init__(self, section: str, ref: str, path: str) -> None:
+        self.section = section
+        self.ref = ref
+        self.path = path
+
+    def error(self, reason: str) -> GeneratorError:
+        return GeneratorError(f'error decrypting file "{self.ref}" from {self.section}: {reason}')
+
+
+def resolve(options: Options, section: str, ref: str) -> Source:
+    """The file a reference names, relative to the kustomization directory; with the load restriction
+    on (the default, as kustomize's), a path that leaves that directory, through ``..``, an absolute
+    path or a symbolic link, is refused."""
+    path = os.path.normpath(os.path.join(options.root, ref))
+    source = Source(section, ref, path)
+    if options.restricted:
+        real, root = os.path.realpath(path), os.path.realpath(options.root)
+        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+            raise source.error(f"security; file '{path}' is not in or below '{options.root}' "
+                               f"(set {RESTRICTOR_VAR}=LoadRestrictionsNone to allow it)")
+    return source
+
+
+def read_source(source: Source) -> bytes:
+    """The file's bytes; errors in Go's words, as KSOPS reports them."""
+    try:
+        with open(source.path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        reason = f"open {source.ref}: no such file or directory"
+    except IsADirectoryError:
+        reason = f"read {source.ref}: is a directory"
+    except PermissionError:
+        reason = f"open {source.ref}: permission denied"
+    except OSError as e:
+        reason = f"open {source.ref}: {e.strerror or e}"
+    raise source.error(f'error reading "{source.ref}": {reason}')
+
+
+def format_for(path: str) -> str:
+    from ..stores import format_for_path
+
+    return format_for_path(path)
+
+
+# ------------------------------------------------------------------ decrypting every file of a manifest
+
+
+def decrypt_all(sources: list[Source], options: Options) -> dict[str, bytes]:
+    """Plaintext of every distinct file (keyed by resolved path). Every file is tried; the failure of
+    the earliest listed file is raised, naming it. Files overlap on threads when their keys wait on a
+    service; local age keys are faster in turn (no thread hand-offs)."""
+    from ..ops.parallel import run_threads
+
+    unique: dict[str, Source] = {}
+    for s in sources:
+        unique.setdefault(s.path, s)
+    results: dict[str, bytes] = {}
+
+    def one(path: str) -> None:
+        results[path] = _decrypt_one(unique[path], options)
+
+    paths = list(unique)
+    if len(paths) > 1 and options.concurrency > 1 and _waits_on_service(unique[paths[0]], options):
+        run_threads(paths, one, min(options.concurrency, len(paths)))
+    else:
+        for p in paths:
+            one(p)
+    return results
+
+
+def _waits_on_service(source: Source, options: Options) -> bool:
+    from ..keys.registry import LOCAL_TYPES
+    from ..stores import get_store
+
+    if options.keys.keyservices:
+        return True
+    try:
+        md = get_store(format_for(source.path)).load_encrypted(read_source(source))[1]
+    except SopsError:
+        return False  # the run reports it
+    return any(k.type not in LOCAL_TYPES for g in md.key_groups for k in g)
+
+
+def _decrypt_one(source: Source, options: Options) -> bytes:
+    from ..api import decrypt
+
+    data = read_source(source)
+    fmt = format_for(source.path)
+    try:
+        return decrypt(data, fmt, keys=options.keys)  # type: ignore[arg-type]  # a sops format name
+    except CouldNotRetrieveKey as e:
+        # KSOPS prints only the Go library's first line; the per-key report says which key failed why
+        raise source.error(f"trouble decrypting file: Error getting data key: {e.threshold} successful groups "
+                           f"required, got {sum(1 for g in e.groups if g is None)}\n{e}") from None
+    except SopsError as e:
+        raise source.error(f"trouble decrypting file: {e}") from None
+
+
+# ------------------------------------------------------------------ keyless placeholders
+
+
+def placeholder(token: str) -> str:
+    """A stand-in for one encrypted value: stable while the ciphertext is, different once it changes."""
+    return PLACEHOLDER_PREFIX + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _typed_placeholder(token: str) -> Any:
+    kind = token.rsplit(",type:", 1)[-1].rstrip("]") if ",type:" in token else "str"
+    return {"int": 0, "float": 0.0, "bool": False}.get(kind, placeholder(token))
+
+
+def blank_tree(node: Any, base64_under: Callable[[tuple[Any, ...]], bool], path: tuple[Any, ...] = ()) -> Any:
+    """The tree with every encrypted value replaced by a placeholder (base64 of it where the field
+    holds base64, such as a Secret's ``data``) and encrypted comments dropped."""
+    if isinstance(node, Branch):
+        out = Branch()
+        for k, v in node:
+            if isinstance(k, Comment):
+                if not k.value.startswith("ENC["):
+                    out.append((k, v))
+                continue
+            out.append((k, blank_tree(v, base64_under, (*path, k))))
+        return out
+    if isinstance(node, list):
+        return [blank_tree(v, base64_under, (*path, i)) for i, v in enumerate(node)
+                if not (isinstance(v, Comment) and v.value.startswith("ENC["))]
+    if isinstance(node, str) and node.startswith("ENC[AES256_GCM,"):
+        value = _typed_placeholder(node)
+        if isinstance(value, str) and base64_under(path):
+            return base64.b64encode(value.encode()).decode()
+        return value
+    return node
+
+
+def keyless_file(source: Source) -> str:
+    """A placeholder for a whole file (``secretFrom`` files): from the file's bytes, so it changes
+    whenever the file does. The file must still be a sops file."""
+    data = read_source(source)
+    _load_encrypted(source, data)
+    return PLACEHOLDER_PREFIX + hashlib.sha256(data).hexdigest()[:16]
+
+
+def _load_encrypted(source: Source, data: bytes) -> tuple[list[Branch], Any]:
+    from ..stores import get_store
+
+    try:
+        return get_store(format_for(source.path)).load_encrypted(data)
+    except SopsError as e:
+        raise source.error(f"trouble decrypting file: {e}") from None
+
+
+def _secret_data_field(kind: object) -> Callable[[tuple[Any, ...]], bool]:
+    fields = {"Secret": ("data",), "ConfigMap": ("binaryData",)}.get(kind if isinstance(kind, str) else "", ())
+    return lambda path: bool(path) and path[0] in fields
+
+
+# ------------------------------------------------------------------ generating
+
+
+class Piece:
+    """One generated document: decrypted file bytes emitted as they are (``files``), or a tree (a
+    built Secret/ConfigMap, or a keyless manifest)."""
+
+    __slots__ = ("data", "fmt", "source", "tree")
+
+    def __init__(self, *, data: bytes | None = None, fmt: str = "yaml", tree: list[Branch] | None = None,
+                 source: Source | None = None) -> None:
+        self.data = data
+        self.fmt = fmt
+        self.tree = tree
+        self.source = source
+
+
+def generate(manifest: Manifest, options: Options) -> list[Piece]:
+    """The documents a manifest generates, in KSOPS' order: ``files``, then each ``secretFrom``
+    Secret, then each ``configMapFrom`` ConfigMap."""
+    file_sources = [resolve(options, "manifest.Files", f) for f in manifest.files]
+    specs = [*manifest.secrets, *manifest.config_maps]
+    spec_sources = [([resolve(options, f"{s.section}.Files", p) for _, p in s.files],
+                     [resolve(options, f"{s.section}.BinaryFiles", p) for _, p in s.binary_files],
+                     [resolve(options, f"{s.section}.Envs", p) for p in s.envs]) for s in specs]
+    every = file_sources + [src for group in spec_sources for part in group for src in part]
+    if options.keyless:
+        return _generate_keyless(file_sources, specs, spec_sources, options)
+    plain = decrypt_all(every, options)
+    pieces = [Piece(data=plain[s.path], fmt=format_for(s.path), source=s) for s in file_sources]
+    for spec, (files, binaries, envs) in zip(specs, spec_sources, strict=True):
+        text: dict[str, str] = {}
+        for (key, _), src in zip(spec.files, files, strict=True):
+            text[key] = _utf8(plain[src.path], src)
+        binary = {key: plain[src.path] for (key, _), src in zip(spec.binary_files, binaries, strict=True)}
+        for src in envs:
+            text.update(_dotenv(plain[src.path], src, options))
+        pieces.append(Piece(tree=[_build(spec, text, binary)]))
+    return pieces
+
+
+def _generate_keyless(file_sources: list[Source], specs: list[ObjectSpec],
+                      spec_sources: list[tuple[list[Source], list[Source], list[Source]]],
+                      options: Options) -> list[Piece]:
+    pieces = []
+    for src in file_sources:
+        branches, _ = _load_encrypted(src, read_source(src))
+        docs = [blank_tree(b, _secret_data_field(b.get("kind"))) for b in branches]
+        pieces.append(Piece(tree=docs, fmt=format_for(src.path), source=src))
+    for spec, (files, binaries, envs) in zip(specs, spec_sources, strict=True):
+        text = {key: keyless_file(src) for (key, _), src in zip(spec.files, files, strict=True)}
+        binary = {key: keyless_file(src).encode() for (key, _), src in zip(spec.binary_files, binaries, strict=True)}
+        for src in envs:
+            text.update(_keyless_env(src))
+        pieces.append(Piece(tree=[_build(spec, text, binary)]))
+    return pieces
+
+
+def _keyless_env(source: Source) -> dict[str, str]:
+    """An ``envs`` file's variables with placeholders (the names are plaintext in a sops file)."""
+    from .ksops_dotenv import key_of
+
+    branches, _ = _load_encrypted(source, read_source(source))
+    out: dict[str, str] = {}
+    for b in branches[:1]:
+        for k, v in b:
+            if isinstance(k, str):
+                value = _typed_placeholder(v) if isinstance(v, str) and v.startswith("ENC[") else v
+                out[key_of(k)] = str(value)
+    return out
+
+
+def _utf8(data: bytes, source: Source) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise source.error("the decrypted file is not UTF-8 text: list it under binaryFiles") from None
+
+
+def _dotenv(data: bytes, source: Source, options: Options) -> dict[str, str]:
+    from .ksops_dotenv import DotenvError, parse
+
+    try:
+        return parse(_utf8(data, source), options.environ)
+    except DotenvError as e:
+        raise GeneratorError(f'error unmarshalling .env file "{source.ref}": {e}') from None
+
+
+def _build(spec: ObjectSpec, text: dict[str, str], binary: dict[str, bytes]) -> Branch:
+    """The Secret or ConfigMap, its keys sorted as KSOPS' marshaller (sigs.k8s.io/yaml) sorts them."""
+    from ..pydata import from_python
+
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": spec.kind, "metadata": spec.metadata}
+    encoded = {k: base64.b64encode(v).decode("ascii") for k, v in binary.items()}
+    if spec.kind == "Secret":
+        if spec.type:
+            obj["type"] = spec.type
+        if spec.emit_data:
+            encoded.update({k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in text.items()})
+        elif text:
+            obj["stringData"] = text
+        if encoded:
+            obj["data"] = encoded
+    else:
+        if text:
+            obj["data"] = text
+        if encoded:
+            obj["binaryData"] = encoded
+    tree: Branch = from_python(_sorted(obj), spec.section)
+    return tree
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def emit_tree(docs: list[Branch], fmt: str = "yaml") -> bytes:
+    from ..stores import get_store
+
+    return get_store(fmt if fmt in ("yaml", "json") else "yaml", 2).emit_plain(docs)
+
+
+def render(pieces: list[Piece]) -> bytes:
+    """The legacy plugin's stdout, as KSOPS writes it: each document, separated by ``---`` lines,
+    with no separator after the last (KRM parsers would read an empty document)."""
+    out = bytearray()
+    for i, piece in enumerate(pieces):
+        if piece.data is not None:
+            out += piece.data
+            if i < len(pieces) - 1:
+                out += b"\n---\n"
+        else:
+            out += emit_tree(piece.tree or [], piece.fmt)
+            if i < len(pieces) - 1:
+                out += b"---\n"
+    return bytes(out)
+
+
+def to_objects(pieces: list[Piece]) -> list[Branch]:
+    """The generated documents as trees (KRM mode); a decrypted file must hold YAML or JSON objects."""
+    from ..stores import get_store
+
+    objects: list[Branch] = []
+    for piece in pieces:
+        if piece.tree is not None:
+            docs = piece.tree
+        else:
+            assert piece.data is not None and piece.source is not None
+            if piece.fmt not in ("yaml", "json"):
+                raise piece.source.error(f"a {piece.fmt} file holds no Kubernetes object: list it under "
+                                         "secretFrom instead")
+            try:
+                docs = get_store(piece.fmt).load_plain(piece.data)
+            except SopsError as e:
+                raise piece.source.error(f"the decrypted file is not a Kubernetes object: {e}") from None
+        objects += [d for d in docs if isinstance(d, Branch) and d]
+    return objects

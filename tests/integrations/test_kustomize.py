@@ -1,0 +1,165 @@
+"""`sops-py kustomize`: the Flux-style decrypting build, run with the real kubectl kustomize, compared with
+the expected decrypted build; failures, limits and where plaintext may (not) appear."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sops_py import Keys
+from sops_py.integrations.kustomize_build import decrypt_object
+from sops_py.stores import get_store
+from tests.helpers import AGE_KEY_FILE
+from tests.integrations.k8s_fixtures import SECRET_YAML, env, run_cli, write_encrypted
+from tests.interop.sops_helpers import requires_sops
+
+pytestmark = [requires_sops, pytest.mark.skipif(shutil.which("kubectl") is None and shutil.which("kustomize") is None,
+                                                 reason="kubectl is not installed")]
+
+KUSTOMIZATION = """namespace: prod
+resources:
+- ../base
+- disabled.enc.yaml
+- carrier.yaml
+components:
+- ../comp
+secretGenerator:
+- name: gen
+  options: {disableNameSuffixHash: true}
+  files:
+  - config.json=config.enc.json
+  envs:
+  - env.enc.env
+patches:
+- path: patch.enc.yaml
+"""
+
+DISABLED = """apiVersion: v1
+kind: Secret
+metadata:
+  name: keep
+  annotations:
+    kustomize.toolkit.fluxcd.io/decrypt: Disabled
+stringData:
+  x: y
+"""
+
+
+def make_tree(root: Path) -> Path:
+    base, app, comp = root / "base", root / "app", root / "comp"
+    for d in (base, app, comp):
+        d.mkdir(parents=True)
+    write_encrypted(base, "secret.enc.yaml", SECRET_YAML, encrypted_regex="^(data|stringData)$")
+    (base / "deploy.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+                                      "spec:\n  replicas: 1\n")
+    (base / "kustomization.yaml").write_text("resources:\n- secret.enc.yaml\n- deploy.yaml\n")
+    write_encrypted(app, "config.enc.json", '{"db": {"password": "pw"}}', tool="sops-py")
+    write_encrypted(app, "env.enc.env", "A=1\nB=two\n")
+    write_encrypted(app, "patch.enc.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+                    "spec:\n  replicas: 3\n", encrypted_regex="^spec$")
+    write_encrypted(app, "disabled.enc.yaml", DISABLED, encrypted_regex="^(data|stringData)$")
+    inner = write_encrypted(app, "inner.enc.yaml", "token: t0k3n\n", tool="sops-py")
+    carrier = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "carrier"},
+               "data": {"settings.yaml": base64.b64encode(inner.read_bytes()).decode()}}
+    inner.unlink()
+    (app / "carrier.yaml").write_text(yaml.safe_dump(carrier))
+    (comp / "kustomization.yaml").write_text("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+                                             "labels:\n- pairs: {comp: x}\n")
+    (app / "kustomization.yaml").write_text(KUSTOMIZATION)
+    return app
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_flux_style_build(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    app = make_tree(root)
+    before = snapshot(root)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    proc = run_cli(["kustomize", "--root", str(root), str(app)], env(tmp_path, TMPDIR=str(tmpdir)), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(proc.stdout)}
+    gen = docs[("Secret", "gen")]
+    assert {k: base64.b64decode(v).decode() for k, v in gen["data"].items()} == {
+        "A": "1", "B": "two", "config.json": '{\n\t"db": {\n\t\t"password": "pw"\n\t}\n}\n'}
+    assert docs[("Secret", "mysecret")]["stringData"] == {"username": "admin", "password": "1f2d1e2e67df"}
+    assert docs[("Secret", "mysecret")]["metadata"] == {"name": "mysecret", "namespace": "prod",
+                                                         "labels": {"comp": "x"}}
+    assert "sops" not in docs[("Secret", "mysecret")]
+    assert docs[("Deployment", "web")]["spec"]["replicas"] == 3
+    assert docs[("Secret", "keep")]["stringData"]["x"].startswith("ENC[")  # Disabled: left encrypted
+    assert base64.b64decode(docs[("Secret", "carrier")]["data"]["settings.yaml"]) == b"token: t0k3n\n"
+    assert all(d["metadata"]["namespace"] == "prod" for d in docs.values())
+    assert snapshot(root) == before  # nothing written into the user's tree
+    assert list(tmpdir.iterdir()) == []  # the private copy is gone
+
+
+@pytest.mark.slow
+def test_tampered_source_fails_unless_ignore_mac(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    app = make_tree(root)
+    env_file = app / "env.enc.env"
+    env_file.write_text("".join(line for line in env_file.read_text().splitlines(keepends=True)
+                                if not line.startswith("B=")))
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    e = env(tmp_path, TMPDIR=str(tmpdir))
+    proc = run_cli(["kustomize", "--root", str(root), str(app)], e, tmp_path)
+    assert proc.returncode == 51 and proc.stdout == b""
+    assert proc.stderr.decode().startswith("failed to decrypt file app/env.enc.env: MAC mismatch")
+    assert list(tmpdir.iterdir()) == []
+    ok = run_cli(["kustomize", "--ignore-mac", "--root", str(root), str(app)], e, tmp_path)
+    assert ok.returncode == 0 and b"A: MQ==" in ok.stdout
+
+
+@pytest.mark.slow
+def test_limits_and_escapes(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    app = make_tree(root)
+    e = env(tmp_path)
+    (app / "kustomization.yaml").write_text("secretGenerator:\n- name: s\n  files: [../../outside.env]\n")
+    (tmp_path / "outside.env").write_text("X=1\n")
+    proc = run_cli(["kustomize", "--root", str(root), str(app)], e, tmp_path)
+    assert proc.returncode == 1 and b"leaves the kustomization root" in proc.stderr
+    big = app / "big.enc.env"
+    big.write_bytes(b"A=" + b"x" * (5 * 1024 * 1024) + b"\nsops_mac=ENC[\n")
+    (app / "kustomization.yaml").write_text("secretGenerator:\n- name: s\n  envs: [big.enc.env]\n")
+    proc = run_cli(["kustomize", str(app)], e, tmp_path)
+    assert proc.returncode == 1 and b"exceeds the limit" in proc.stderr
+    big.unlink()
+    os.symlink("env.enc.env", app / "link.enc.env")
+    os.symlink(tmp_path / "outside.env", app / "away.env")
+    (app / "kustomization.yaml").write_text("secretGenerator:\n- name: s\n  envs: [link.enc.env]\n")
+    proc = run_cli(["kustomize", str(app)], e, tmp_path)
+    assert proc.returncode == 0, proc.stderr  # a link inside the root is followed to its (regular) target
+    assert b"A: MQ==" in proc.stdout
+    (app / "kustomization.yaml").write_text("secretGenerator:\n- name: s\n  envs: [away.env]\n")
+    proc = run_cli(["kustomize", str(app)], e, tmp_path)
+    assert proc.returncode == 1 and b"path 'away.env' (in .) leaves the kustomization root" in proc.stderr
+
+
+def test_objects_rewritten_by_kustomize_decrypt_without_their_mac(tmp_path: Path) -> None:
+    enc = write_encrypted(tmp_path, "s.enc.yaml", SECRET_YAML, encrypted_regex="^(data|stringData)$")
+    store = get_store("yaml")
+    rewritten = enc.read_bytes().replace(b"    name: mysecret\n", b"    name: mysecret\n    namespace: x\n")
+    (obj,) = store.load_plain(rewritten)
+    keys = Keys(age_key_file=str(AGE_KEY_FILE), environ={})
+    out = decrypt_object(obj, keys, ignore_mac=False)
+    assert out is not None
+    plain = yaml.safe_load(store.emit_plain([out]))
+    assert plain["stringData"] == {"username": "admin", "password": "1f2d1e2e67df"}
+    assert plain["metadata"]["namespace"] == "x" and "sops" not in plain
+
+
+def test_usage_error(tmp_path: Path) -> None:
+    proc = run_cli(["kustomize"], env(tmp_path), tmp_path)
+    assert proc.returncode == 1 and b"exactly one kustomization directory" in proc.stderr
