@@ -134,6 +134,11 @@ def merge(base_path: str, ours_path: str, theirs_path: str, name: str, keys: Key
     from .sopsfile import load_sops
 
     datas = [read_input(p) for p in (base_path, ours_path, theirs_path)]
+    if datas[2] in (datas[0], datas[1]):
+        return []  # theirs changed nothing (or made the same change): ours is the result, no key needed
+    if datas[1] == datas[0]:
+        write_atomic(ours_path, datas[2])  # only theirs changed: take it whole, no key needed
+        return ["(the other side's file, whole)"]
     loaded = [load_sops(d, name) if d.strip() else None for d in datas]
     base, ours, theirs = loaded
     no_base = not datas[0].strip()  # both sides added the file: git gives an empty ancestor

@@ -33,10 +33,18 @@ BY = "sops" if SOPS is not None else "py"
 
 
 @pytest.fixture(scope="module")
-def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's directory: the hooks repository and every fixture repository side by side, so that
+    the relative path pre-commit records for the hooks repository (its cache key) is the same for all
+    and the hook environment is built once."""
+    return tmp_path_factory.mktemp("pre-commit")
+
+
+@pytest.fixture(scope="module")
+def hooks_repo(base: Path) -> Path:
     """This checkout's working tree, committed to a git repository of its own."""
-    snap = tmp_path_factory.mktemp("hooks") / "sops-py"
-    snap.mkdir()
+    snap = base / "hooks" / "sops-py"
+    snap.mkdir(parents=True)
     for name in SNAPSHOT_FILES:
         src = CHECKOUT / name
         if src.is_dir():
@@ -81,15 +89,15 @@ def fixture_repo(root: Path, failing: bool) -> Path:
     return root
 
 
-def test_try_repo_sops_check_passes_clean_repo(hooks_repo: Path, pc_env: dict[str, str], tmp_path: Path) -> None:
-    repo = fixture_repo(tmp_path / "clean", failing=False)
+def test_try_repo_sops_check_passes_clean_repo(hooks_repo: Path, pc_env: dict[str, str], base: Path) -> None:
+    repo = fixture_repo(base / "clean", failing=False)
     proc = pre_commit(repo, pc_env, "try-repo", str(hooks_repo), "sops-check", "--all-files")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "sops files are encrypted" in proc.stdout and "Passed" in proc.stdout
 
 
-def test_try_repo_sops_check_fails_each_failure(hooks_repo: Path, pc_env: dict[str, str], tmp_path: Path) -> None:
-    repo = fixture_repo(tmp_path / "dirty", failing=True)
+def test_try_repo_sops_check_fails_each_failure(hooks_repo: Path, pc_env: dict[str, str], base: Path) -> None:
+    repo = fixture_repo(base / "dirty", failing=True)
     proc = pre_commit(repo, pc_env, "try-repo", str(hooks_repo), "sops-check", "--all-files")
     assert proc.returncode == 1
     found = sorted(line for line in proc.stdout.splitlines() if line.split(":")[0].endswith((".yaml", ".yml")))
@@ -103,11 +111,12 @@ def test_try_repo_sops_check_fails_each_failure(hooks_repo: Path, pc_env: dict[s
     ]
 
 
-def test_config_with_local_repo_path(hooks_repo: Path, pc_env: dict[str, str], tmp_path: Path) -> None:
-    repo = fixture_repo(tmp_path / "configured", failing=False)
+def test_config_with_local_repo_path(hooks_repo: Path, pc_env: dict[str, str], base: Path) -> None:
+    repo = fixture_repo(base / "configured", failing=False)
     rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hooks_repo, capture_output=True, text=True,
                          check=True).stdout.strip()
-    write(repo, ".pre-commit-config.yaml", f"repos:\n-   repo: {hooks_repo}\n    rev: {rev}\n    hooks:\n"
+    local = os.path.relpath(hooks_repo, repo)  # a local path, as try-repo records it
+    write(repo, ".pre-commit-config.yaml", f"repos:\n-   repo: {local}\n    rev: {rev}\n    hooks:\n"
                                            "    -   id: sops-check\n    -   id: sops-check-verify\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     proc = pre_commit(repo, pc_env, "run", "--all-files")
@@ -126,8 +135,8 @@ def test_config_with_local_repo_path(hooks_repo: Path, pc_env: dict[str, str], t
     assert [h.rsplit(".", 1)[-1] for h in hooks] == ["Passed", "Failed"]
 
 
-def test_try_repo_sops_fix(hooks_repo: Path, pc_env: dict[str, str], tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "fix", {"secrets/app.env": PLAIN["secrets/app.env"],
+def test_try_repo_sops_fix(hooks_repo: Path, pc_env: dict[str, str], base: Path) -> None:
+    repo = make_repo(base / "fix", {"secrets/app.env": PLAIN["secrets/app.env"],
                                         "secrets/app.ini": PLAIN["secrets/app.ini"]})
     proc = pre_commit(repo, pc_env, "try-repo", str(hooks_repo), "sops-fix", "--all-files")
     assert proc.returncode == 1  # pre-commit fails a hook that changed files, so they get staged again

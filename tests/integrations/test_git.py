@@ -155,21 +155,29 @@ def test_merge_driver_direct_calls(repo: tuple[Path, dict[str, str]], tmp_path: 
     r, env = repo
     base = (r / "s.enc.yaml").read_text()
     (tmp_path / "O").write_text(base)
-    (tmp_path / "A").write_text(base)
+    (tmp_path / "A").write_text(base + "\n")
     (tmp_path / "B").write_text("b: not a sops file\n")
     proc = sops_py(["git", "merge", str(tmp_path / "O"), str(tmp_path / "A"), str(tmp_path / "B"), "s.enc.yaml"],
                    r, env, check=False)
     assert proc.returncode == 1 and "one side is a sops file" in proc.stderr and "Traceback" not in proc.stderr
-    assert (tmp_path / "A").read_text() == base
+    assert (tmp_path / "A").read_text() == base + "\n"
+    (tmp_path / "A").write_text(base)
     nokey = {**env, "SOPS_AGE_KEY_FILE": str(tmp_path / "none.txt")}
     (tmp_path / "B").write_text(base)
     proc = sops_py(["git", "merge", str(tmp_path / "O"), str(tmp_path / "A"), str(tmp_path / "B"), "s.enc.yaml"],
                    r, nokey, check=False)
-    assert proc.returncode == 0  # identical sides need no key: nothing to merge... or a clear failure
-    for name, text in (("O", "x: 1\ny: 1\n"), ("A", "x: 2\ny: 1\n"), ("B", "x: 1\ny: 2\n")):
+    assert proc.returncode == 0 and (tmp_path / "A").read_text() == base  # nothing to merge: no key needed
+    (tmp_path / "B").write_text(base + "\n")  # both sides differ: merging them needs the keys
+    (tmp_path / "A").write_text(base + "\n\n")
+    proc = sops_py(["git", "merge", str(tmp_path / "O"), str(tmp_path / "A"), str(tmp_path / "B"), "s.enc.yaml"],
+                   r, nokey, check=False)
+    assert proc.returncode == 1 and "cannot decrypt for a key-level merge" in proc.stderr
+    assert (tmp_path / "A").read_text() == base + "\n\n"
+    mid = "m1\nm2\nm3\n"
+    for name, text in (("O", f"x: 1\n{mid}y: 1\n"), ("A", f"x: 2\n{mid}y: 1\n"), ("B", f"x: 1\n{mid}y: 2\n")):
         (tmp_path / name).write_text(text)
     sops_py(["git", "merge", str(tmp_path / "O"), str(tmp_path / "A"), str(tmp_path / "B"), "p.txt"], r, env)
-    assert (tmp_path / "A").read_text() == "x: 2\ny: 2\n"  # plain files: git merge-file
+    assert (tmp_path / "A").read_text() == f"x: 2\n{mid}y: 2\n"  # plain files: git merge-file
 
 
 def test_diff_files_and_values(repo: tuple[Path, dict[str, str]], tmp_path: Path) -> None:

@@ -105,19 +105,23 @@ def _crash_trials(tmp: Path, op: str, old: bytes, plain: bytes, kills: int, rng:
     duration = time.monotonic() - started
     assert r.returncode == 0, err
     assert _is_complete_new(op, f.read_bytes(), plain)
-    landed = new = leftovers = 0
-    for i in range(kills):
+    landed = new = leftovers = attempts = 0
+    while landed < kills and attempts < 3 * kills:
         f.write_bytes(old)
-        frac = rng.uniform(0.05, 1.0) if i % 2 == 0 else rng.uniform(0.7, 1.0)
+        frac = rng.uniform(0.05, 1.0) if attempts % 2 == 0 else rng.uniform(0.7, 1.0)
+        attempts += 1
+        started = time.monotonic()
         proc = _start(_argv(op, f), env, d)
         time.sleep(duration * frac)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             landed += 1
+        else:
+            duration = min(duration, time.monotonic() - started)  # a faster run than measured: aim earlier
         proc.communicate(timeout=300)
         data = f.read_bytes()
         if data != old:
-            assert _is_complete_new(op, data, plain), f"{op}: kill {i} left a damaged file"
+            assert _is_complete_new(op, data, plain), f"{op}: attempt {attempts} left a damaged file"
             new += 1
         seen = [p for p in d.iterdir() if p.name.startswith(inplace.PREFIX)]
         leftovers += len(seen)

@@ -95,6 +95,10 @@ class _EncryptedSSH(_Identity):
             else:
                 key = serialization.load_pem_private_key(self._contents, _utf8(passphrase))
         except Exception as e:  # noqa: BLE001 - cryptography's errors vary by format
+            if type(e).__name__ == "UnsupportedAlgorithm" and "bcrypt" in str(e):
+                # OpenSSH's own format derives the key with bcrypt, which cryptography leaves optional
+                raise _GoError("failed to decrypt SSH key file: bcrypt is not installed: run pip install "
+                               "'sops-py[ssh]'") from None
             raise _GoError(f"failed to decrypt SSH key file: {e}") from None
         if _public_blob_of(key) != self.blob:
             raise _GoError("mismatched private and public SSH key")
