@@ -185,7 +185,8 @@ def serve(network: str, address: str, prompt: bool = False, env: Mapping[str, st
         while not stop.wait(0.5):
             pass
         # Go prints an os.Signal by its description: "interrupt", "terminated"
-        go_name = {signal.SIGINT: "interrupt", signal.SIGTERM: "terminated"}.get(caught[0], "?") if caught else "?"
+        go_names = {int(signal.SIGINT): "interrupt", int(signal.SIGTERM): "terminated"}
+        go_name = go_names.get(caught[0], "?") if caught else "?"
         log.info("Caught signal %s: shutting down.", go_name, name="KEYSERVICE")
     finally:
         running.stop()

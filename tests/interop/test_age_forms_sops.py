@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sops_py.keys import age
 from tests.helpers import ROOT
 from tests.interop.sops_helpers import SOPS, requires_sops
 from tests.interop.test_age_sops import as_313, report_message

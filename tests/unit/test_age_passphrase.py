@@ -17,6 +17,7 @@ import pytest
 from sops_py.keys import KeyFailed, KeyNotApplicable, age
 from tests.helpers import ROOT
 from tests.interop.test_age_forms_sops import run_on_pty
+from tests.interop.test_age_sops import report_message
 from tests.unit.test_age_pq import pq_pair
 
 DATA_KEY = bytes(range(32))
@@ -110,7 +111,7 @@ def test_passphrase_is_read_from_the_terminal_without_echo(tmp_path: Path) -> No
                          env=env | {"SOPS_AGE_KEY_FILE": str(locked)}, cwd=tmp_path, capture_output=True, text=True,
                          stdin=subprocess.DEVNULL, start_new_session=True, check=False)
     assert res.returncode == 128
-    assert "could not read passphrase: standard input is not a terminal" in " ".join(res.stderr.split())
+    assert "could not read passphrase: standard input is not a terminal" in report_message(res.stderr, recipient)
 
 
 # ---------------------------------------------------------------- SOPS_AGE_SSH_PRIVATE_KEY_CMD (sops 3.12+)

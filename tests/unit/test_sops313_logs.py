@@ -77,7 +77,7 @@ def test_local_time_offset() -> None:
 
 def test_terminal_layout() -> None:
     line = log.format_line(30, "short", "SOPS", {"comment": "a b"}, now=log._START + 3.7, colour=True, bold=True)
-    assert line == ("\x1b[1m[SOPS]\x1b[22m\t \x1b[33mWARN\x1b[0m[0003] " + "short".ljust(44)
+    assert line == ("\x1b[1m[SOPS]\x1b[22m\t \x1b[33mWARN\x1b[0m[0003] " + "short".ljust(45)
                     + ' \x1b[33mcomment\x1b[0m="a b"')
     # a message ending in a newline loses it on a terminal only
     assert log.format_line(20, "m\n", now=log._START, colour=True) == "[CMD]\t \x1b[36mINFO\x1b[0m[0000] " + "m".ljust(45)

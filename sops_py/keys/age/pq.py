@@ -38,7 +38,7 @@ def _mlkem() -> Any:
     try:
         from cryptography.hazmat.primitives.asymmetric import mlkem
     except ImportError:  # cryptography < 47
-        raise KeyFailed("hybrid post-quantum age keys need cryptography >= 47 (ML-KEM-768)") from None
+        raise KeyFailed("hybrid post-quantum age keys need a cryptography with ML-KEM-768: upgrade cryptography") from None
     return mlkem
 
 
