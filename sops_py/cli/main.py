@@ -50,6 +50,8 @@ COMMANDS: dict[str, str] = {
     "diff": "sops_py.cli.cmd_diff:diff_cmd",
     "git": "sops_py.cli.cmd_git:git_cmd",
 }
+# the commands above that sops does not have (listed after sops' own, in help and completion)
+EXTENSION_COMMANDS: tuple[str, ...] = ("check", "ksops", "kustomize", "export", "diff", "git")
 # legacy mode -> "module:function(env, file, opts)"
 LEGACY_MODES: dict[str, str] = {
     "encrypt": "sops_py.cli.crypt_actions:encrypt",

@@ -80,6 +80,7 @@ def test_bcrypt_missing_gives_the_extra_to_install(tmp_path: Path, monkeypatch: 
     assert "failed to decrypt SSH key file: bcrypt is not installed: run pip install 'sops-py[ssh]'" in str(exc.value)
 
 
+@pytest.mark.slow  # scrypt at age's work factor, twice
 def test_scrypt_identities_file_with_a_hybrid_key(tmp_path: Path) -> None:
     secret, recipient = pq_pair()
     locked = tmp_path / "keys.age"
@@ -91,6 +92,7 @@ def test_scrypt_identities_file_with_a_hybrid_key(tmp_path: Path) -> None:
         age.unwrap(enc, age.load_identities(env, prompt=lambda _: "nope"))
 
 
+@pytest.mark.slow  # scrypt at age's work factor
 def test_passphrase_is_read_from_the_terminal_without_echo(tmp_path: Path) -> None:
     secret, recipient = pq_pair()
     locked = tmp_path / "keys.age"

@@ -10,8 +10,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import io
+
 import pyrage
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sops_py.errors import SopsError
 from sops_py.keys import KeyFailed, KeyNotApplicable, age
@@ -170,3 +174,28 @@ def test_cli_round_trip_and_exit_128_report(tmp_path: Path) -> None:
     assert res.returncode == 128
     assert f"{recipient}: FAILED" in res.stderr and "sopstest plugin: the token is locked" in res.stderr
     assert "Traceback" not in res.stderr and "s3cr3t" not in res.stderr
+
+
+_ARG = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12)
+
+
+@given(type_=_ARG, args=st.lists(_ARG, max_size=4), body=st.binary(max_size=300))
+def test_stanza_marshal_and_read_round_trip(type_: str, args: list[str], body: bytes) -> None:
+    """The protocol's stanza writer and reader agree (bodies of every length, full 48-byte lines too)."""
+    from sops_py.keys.age import plugin
+
+    wire = plugin._marshal(type_, args, body)
+    assert wire.endswith(b"\n") and all(len(line) <= 64 for line in wire.split(b"\n")[1:])
+    st_ = plugin._read_stanza(io.BytesIO(wire))
+    assert (st_.type, st_.args, st_.body) == (type_, args, body)
+
+
+def test_stanza_reader_errors() -> None:
+    from sops_py.keys.age import plugin
+
+    for wire, err in [(b"", "failed to read line: EOF"), (b"-> ok", "failed to read line: unexpected EOF"),
+                      (b"-> ok\n", "failed to read line: EOF"), (b"<- ok\n\n", 'malformed stanza: "<- ok\\n"'),
+                      (b"-> ok\n!!\n", 'malformed body line "!!\\n": illegal base64 data at input byte 0')]:
+        with pytest.raises(age._GoError) as exc:
+            plugin._read_stanza(io.BytesIO(wire))
+        assert str(exc.value) == err
