@@ -18,22 +18,22 @@ sops-py extensions (ignored by KSOPS, which does not know them):
   * ``SOPS_PY_KSOPS_KEYLESS=1``: no keys needed; every encrypted value becomes a placeholder that
     changes when the ciphertext changes, for CI diffs and previews (KSOPS #278).
 
-The ResourceList side (KRM functions) is ``ksops_krm``; the launchers are ``ksops_install``.
+The ResourceList side (KRM functions) is ``ksops_krm``, keyless mode ``ksops_keyless``, the launchers
+``ksops_install``.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 
 from ..errors import CouldNotRetrieveKey, SopsError
 from ..keychain import Keys
-from ..tree import Branch, Comment
+from ..tree import Branch
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
 API_GROUP = "viaduct.ai/"
@@ -42,7 +42,6 @@ KEYLESS_VAR = "SOPS_PY_KSOPS_KEYLESS"
 RESTRICTOR_VAR = "SOPS_PY_KSOPS_LOAD_RESTRICTOR"  # LoadRestrictionsNone lifts the root-only rule
 CONCURRENCY_VAR = "KSOPS_CONCURRENCY_LIMIT"  # KSOPS' variable, same meaning and default
 DEFAULT_CONCURRENCY = 20
-PLACEHOLDER_PREFIX = "sops-py-keyless-"
 TRUE_WORDS = ("1", "t", "true", "yes", "on", "y")
 
 
@@ -73,10 +72,7 @@ class ObjectSpec:
     def __init__(self, kind: str, section: str, raw: Mapping[str, Any], emit_data: bool) -> None:
         self.kind = kind
         self.section = section
-        metadata = raw.get("metadata") or {}
-        if not isinstance(metadata, dict):
-            raise GeneratorError(f"{section}.metadata must be a mapping")
-        self.metadata: dict[str, Any] = metadata
+        self.metadata = object_meta(raw.get("metadata"), section)
         kind_type = raw.get("type") or ""
         if not isinstance(kind_type, str):
             raise GeneratorError(f"{section}.type must be a string")
@@ -127,6 +123,81 @@ def _str_list(doc: Mapping[str, Any], name: str, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise GeneratorError(f"{where}.{name} must be a list of file names")
     return value
+
+
+def object_meta(value: Any, section: str) -> dict[str, Any]:
+    """The metadata as KSOPS keeps it: KSOPS reads it into kustomize's ``ObjectMeta``, which has only
+    ``name``, ``namespace``, ``labels`` and ``annotations``, all strings, so any other field is dropped
+    (as KSOPS drops it, so the build is the same) and a value that is not a string is refused (Go
+    refuses to read it; kustomize and the API server would too). Empty fields are left out."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise GeneratorError(f"{section}.metadata must be a mapping")
+    out: dict[str, Any] = {}
+    for name in ("name", "namespace"):
+        field = value.get(name)
+        if field is not None and not isinstance(field, str):
+            raise GeneratorError(f"{section}.metadata.{name} must be a string")
+        if field:
+            out[name] = field
+    for name in ("labels", "annotations"):
+        field = value.get(name)
+        if field is None:
+            continue
+        if not isinstance(field, dict):
+            raise GeneratorError(f"{section}.metadata.{name} must be a mapping of strings")
+        strings: dict[str, str] = {}
+        for k, v in field.items():
+            if v is not None and not isinstance(v, str):
+                raise GeneratorError(f"{section}.metadata.{name}.{k} must be a string (quote it)")
+            strings[str(k)] = v or ""
+        if strings:
+            out[name] = strings
+    return out
+
+
+def go_yaml_key_order(keys: list[str]) -> list[str]:
+    """Keys in the order KSOPS writes them: its marshaller (sigs.k8s.io/yaml, go-yaml v2) sorts map
+    keys "naturally": runs of digits compare as numbers (``K9`` before ``K10``) and, where two keys
+    first differ, a non-letter sorts before a letter (``_X`` before ``A``); letters by code point."""
+    import functools
+
+    return sorted(keys, key=functools.cmp_to_key(lambda a, b: -1 if _go_key_less(a, b) else
+                                                 (1 if _go_key_less(b, a) else 0)))
+
+
+def _go_key_less(a: str, b: str) -> bool:
+    for i in range(min(len(a), len(b))):
+        if a[i] == b[i]:
+            continue
+        al, bl = a[i].isalpha(), b[i].isalpha()
+        if al and bl:
+            return a[i] < b[i]
+        if al or bl:
+            return bl
+        an = bn = 0
+        if a[i] == "0" or b[i] == "0":  # a run of digits with a non-zero digit before: compare as numbers
+            j = i - 1
+            while j >= 0 and a[j].isdecimal():
+                if a[j] != "0":
+                    an = bn = 1
+                    break
+                j -= 1
+        ai = i
+        while ai < len(a) and a[ai].isdecimal():
+            an = an * 10 + ord(a[ai]) - 48
+            ai += 1
+        bi = i
+        while bi < len(b) and b[bi].isdecimal():
+            bn = bn * 10 + ord(b[bi]) - 48
+            bi += 1
+        if an != bn:
+            return an < bn
+        if ai != bi:
+            return ai < bi
+        return a[i] < b[i]
+    return len(a) < len(b)
 
 
 def _key_path(item: str) -> tuple[str, str]:
@@ -293,64 +364,6 @@ def _decrypt_one(source: Source, options: Options) -> bytes:
         raise source.error(f"trouble decrypting file: {e}") from None
 
 
-# ------------------------------------------------------------------ keyless placeholders
-
-
-def placeholder(token: str) -> str:
-    """A stand-in for one encrypted value: stable while the ciphertext is, different once it changes."""
-    return PLACEHOLDER_PREFIX + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-def _typed_placeholder(token: str) -> Any:
-    kind = token.rsplit(",type:", 1)[-1].rstrip("]") if ",type:" in token else "str"
-    return {"int": 0, "float": 0.0, "bool": False}.get(kind, placeholder(token))
-
-
-def blank_tree(node: Any, base64_under: Callable[[tuple[Any, ...]], bool], path: tuple[Any, ...] = ()) -> Any:
-    """The tree with every encrypted value replaced by a placeholder (base64 of it where the field
-    holds base64, such as a Secret's ``data``) and encrypted comments dropped."""
-    if isinstance(node, Branch):
-        out = Branch()
-        for k, v in node:
-            if isinstance(k, Comment):
-                if not k.value.startswith("ENC["):
-                    out.append((k, v))
-                continue
-            out.append((k, blank_tree(v, base64_under, (*path, k))))
-        return out
-    if isinstance(node, list):
-        return [blank_tree(v, base64_under, (*path, i)) for i, v in enumerate(node)
-                if not (isinstance(v, Comment) and v.value.startswith("ENC["))]
-    if isinstance(node, str) and node.startswith("ENC[AES256_GCM,"):
-        value = _typed_placeholder(node)
-        if isinstance(value, str) and base64_under(path):
-            return base64.b64encode(value.encode()).decode()
-        return value
-    return node
-
-
-def keyless_file(source: Source) -> str:
-    """A placeholder for a whole file (``secretFrom`` files): from the file's bytes, so it changes
-    whenever the file does. The file must still be a sops file."""
-    data = read_source(source)
-    _load_encrypted(source, data)
-    return PLACEHOLDER_PREFIX + hashlib.sha256(data).hexdigest()[:16]
-
-
-def _load_encrypted(source: Source, data: bytes) -> tuple[list[Branch], Any]:
-    from ..stores import get_store
-
-    try:
-        return get_store(format_for(source.path)).load_encrypted(data)
-    except SopsError as e:
-        raise source.error(f"trouble decrypting file: {e}") from None
-
-
-def _secret_data_field(kind: object) -> Callable[[tuple[Any, ...]], bool]:
-    fields = {"Secret": ("data",), "ConfigMap": ("binaryData",)}.get(kind if isinstance(kind, str) else "", ())
-    return lambda path: bool(path) and path[0] in fields
-
-
 # ------------------------------------------------------------------ generating
 
 
@@ -378,7 +391,9 @@ def generate(manifest: Manifest, options: Options) -> list[Piece]:
                      [resolve(options, f"{s.section}.Envs", p) for p in s.envs]) for s in specs]
     every = file_sources + [src for group in spec_sources for part in group for src in part]
     if options.keyless:
-        return _generate_keyless(file_sources, specs, spec_sources, options)
+        from .ksops_keyless import generate_keyless
+
+        return generate_keyless(file_sources, specs, spec_sources)
     plain = decrypt_all(every, options)
     pieces = [Piece(data=plain[s.path], fmt=format_for(s.path), source=s) for s in file_sources]
     for spec, (files, binaries, envs) in zip(specs, spec_sources, strict=True):
@@ -388,39 +403,8 @@ def generate(manifest: Manifest, options: Options) -> list[Piece]:
         binary = {key: plain[src.path] for (key, _), src in zip(spec.binary_files, binaries, strict=True)}
         for src in envs:
             text.update(_dotenv(plain[src.path], src, options))
-        pieces.append(Piece(tree=[_build(spec, text, binary)]))
+        pieces.append(Piece(tree=[build_object(spec, text, binary)]))
     return pieces
-
-
-def _generate_keyless(file_sources: list[Source], specs: list[ObjectSpec],
-                      spec_sources: list[tuple[list[Source], list[Source], list[Source]]],
-                      options: Options) -> list[Piece]:
-    pieces = []
-    for src in file_sources:
-        branches, _ = _load_encrypted(src, read_source(src))
-        docs = [blank_tree(b, _secret_data_field(b.get("kind"))) for b in branches]
-        pieces.append(Piece(tree=docs, fmt=format_for(src.path), source=src))
-    for spec, (files, binaries, envs) in zip(specs, spec_sources, strict=True):
-        text = {key: keyless_file(src) for (key, _), src in zip(spec.files, files, strict=True)}
-        binary = {key: keyless_file(src).encode() for (key, _), src in zip(spec.binary_files, binaries, strict=True)}
-        for src in envs:
-            text.update(_keyless_env(src))
-        pieces.append(Piece(tree=[_build(spec, text, binary)]))
-    return pieces
-
-
-def _keyless_env(source: Source) -> dict[str, str]:
-    """An ``envs`` file's variables with placeholders (the names are plaintext in a sops file)."""
-    from .ksops_dotenv import key_of
-
-    branches, _ = _load_encrypted(source, read_source(source))
-    out: dict[str, str] = {}
-    for b in branches[:1]:
-        for k, v in b:
-            if isinstance(k, str):
-                value = _typed_placeholder(v) if isinstance(v, str) and v.startswith("ENC[") else v
-                out[key_of(k)] = str(value)
-    return out
 
 
 def _utf8(data: bytes, source: Source) -> str:
@@ -439,8 +423,9 @@ def _dotenv(data: bytes, source: Source, options: Options) -> dict[str, str]:
         raise GeneratorError(f'error unmarshalling .env file "{source.ref}": {e}') from None
 
 
-def _build(spec: ObjectSpec, text: dict[str, str], binary: dict[str, bytes]) -> Branch:
-    """The Secret or ConfigMap, its keys sorted as KSOPS' marshaller (sigs.k8s.io/yaml) sorts them."""
+def build_object(spec: ObjectSpec, text: dict[str, str], binary: dict[str, bytes]) -> Branch:
+    """The Secret or ConfigMap, its keys sorted as KSOPS' marshaller (sigs.k8s.io/yaml) sorts them
+    (``go_yaml_key_order``)."""
     from ..pydata import from_python
 
     obj: dict[str, Any] = {"apiVersion": "v1", "kind": spec.kind, "metadata": spec.metadata}
@@ -465,7 +450,7 @@ def _build(spec: ObjectSpec, text: dict[str, str], binary: dict[str, bytes]) -> 
 
 def _sorted(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value)}
+        return {k: _sorted(value[k]) for k in go_yaml_key_order(list(value))}
     if isinstance(value, list):
         return [_sorted(v) for v in value]
     return value
