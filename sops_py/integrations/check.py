@@ -273,16 +273,20 @@ class Checker:
         return locate(fmt, text, 0, (Key("sops"),))
 
     def _metadata(self, shown: str, fmt: str, text: str, md: Metadata) -> None:
-        line = self._sops_line(fmt, text)
+        problems = []
         if not md.version or not md.mac:
             missing = " and ".join(n for n, v in (("version", md.version), ("mac", md.mac)) if not v)
-            self._add(shown, line, ERROR, f"incomplete sops metadata (no {missing}): not a file sops wrote")
+            problems.append(f"incomplete sops metadata (no {missing}): not a file sops wrote")
         elif token_problem(md.mac) is not None:
-            self._add(shown, line, ERROR, "the sops metadata's mac is not an ENC[...] value")
+            problems.append("the sops metadata's mac is not an ENC[...] value")
         if not any(md.key_groups):
-            self._add(shown, line, ERROR, "the sops metadata lists no key: nobody can decrypt this file")
+            problems.append("the sops metadata lists no key: nobody can decrypt this file")
         elif any(not k.enc for g in md.key_groups for k in g):
-            self._add(shown, line, ERROR, "a key in the sops metadata has no encrypted data key")
+            problems.append("a key in the sops metadata has no encrypted data key")
+        if problems:  # the line is looked up only for a finding: a clean file costs no second parse
+            line = self._sops_line(fmt, text)
+            for problem in problems:
+                self._add(shown, line, ERROR, problem)
 
     def _recipients(self, shown: str, fmt: str, text: str, md: Metadata, rule: Any) -> None:
         from ..ops.rekey import diff_key_groups
@@ -303,16 +307,15 @@ class Checker:
         from ..api import decrypt
         from ..errors import CouldNotRetrieveKey, MacMismatch
 
-        line = self._sops_line(fmt, text)
         try:
             decrypt(data, fmt, keys=self.keys())  # type: ignore[arg-type]  # fmt is one of FORMATS
         except CouldNotRetrieveKey:
-            self._add(shown, line, WARNING, "not verified: no available key decrypts the data key")
+            self._add(shown, self._sops_line(fmt, text), WARNING, "not verified: no available key decrypts the data key")
         except MacMismatch:
-            self._add(shown, line, ERROR, "MAC mismatch: the file was changed without its key (tampered, or "
-                                          "edited by hand)")
+            self._add(shown, self._sops_line(fmt, text), ERROR, "MAC mismatch: the file was changed without its key "
+                                                                "(tampered, or edited by hand)")
         except SopsError as e:
-            self._add(shown, line, ERROR, f"does not decrypt: {_kind_of(e)}")
+            self._add(shown, self._sops_line(fmt, text), ERROR, f"does not decrypt: {_kind_of(e)}")
 
     def _plaintext(self, shown: str, path: str, fmt: str, data: bytes, rule: Any, config_path: str) -> bool:
         """A matched file without sops metadata: an error, or encrypted in place with ``fix``."""

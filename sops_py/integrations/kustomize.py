@@ -54,9 +54,11 @@ def format_for_key(name: str) -> str:
 
 
 def is_disabled(obj: Any) -> bool:
+    """Whether an object opts out of decryption; Flux compares the value without regard to case."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
-    return isinstance(annotations, dict) and annotations.get(DISABLED_ANNOTATION) == "Disabled"
+    value = annotations.get(DISABLED_ANNOTATION) if isinstance(annotations, dict) else None
+    return isinstance(value, str) and value.casefold() == "disabled"
 
 
 class SourceDecryptor:
@@ -78,7 +80,8 @@ class SourceDecryptor:
         """``ref`` (relative to directory ``base``) as a real path that must stay inside the root."""
         path = os.path.realpath(os.path.join(base, ref))
         if path != self.root and not path.startswith(self.root + os.sep):
-            raise BuildError(f"path '{ref}' (in {self.rel(base) or '.'}) leaves the kustomization root")
+            raise BuildError(f"path '{ref}' (in {self.rel(base) or '.'}) leaves the kustomization root "
+                             f"(--root names a wider one, such as the repository)")
         return path
 
     # ---------------------------------------------------------------- kustomizations

@@ -28,7 +28,14 @@ SKIP_DIRS = (".git", ".hg", ".svn")
 
 
 def kustomize_command(extra: Sequence[str] = ()) -> list[str]:
-    """The build command: standalone kustomize when present (Flux embeds kustomize's API), else kubectl's."""
+    """The build command: standalone kustomize when present (Flux embeds kustomize's API), else kubectl's.
+    kustomize's own output flag is refused: the build it writes holds the decrypted sources, and it
+    would write them wherever the flag says (sops-py's ``--output`` writes the finished build)."""
+    for flag in extra:
+        if flag in ("-o", "--output") or flag.startswith(("-o=", "--output=")) or \
+                (flag.startswith("-o") and not flag.startswith("--")):
+            raise BuildError(f"the kustomize flag {flag.split('=', 1)[0]!r} is refused: kustomize would write the "
+                             "decrypted build itself; use sops-py kustomize --output")
     if shutil.which("kustomize"):
         return ["kustomize", "build", *extra]
     if shutil.which("kubectl"):

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sops_py import api
-from sops_py.integrations.check import CheckOptions, Checker
+from sops_py.integrations.check import Checker, CheckOptions
 from sops_py.integrations.check_lines import Key
 from sops_py.integrations.check_tree import display_path, plaintext_leaves
 from sops_py.stores import get_store

@@ -1,16 +1,15 @@
 """age plugins (``age1<name>1…`` recipients, ``AGE-PLUGIN-<NAME>-1…`` identities) through the plugin
 protocol, with tests/age_plugin_sopstest.py as ``age-plugin-sopstest`` on PATH. The real sops runs the
-same plugin in tests/interop/test_age_plugin_sops.py."""
+same plugin in tests/interop/test_age_forms_sops.py."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-import io
 
 import pyrage
 import pytest

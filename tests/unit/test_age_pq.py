@@ -4,7 +4,7 @@ The decryption side is checked against the C2SP CCTV age test vectors (tests/uni
 unchanged from github.com/C2SP/CCTV, age/testdata at commit 1e3d2860d46e94e777e1b17c7a6f2436387e3ecc):
 every hybrid vector, success, no match and header failures. Encryption cannot be checked against fixed
 vectors (ML-KEM encapsulation takes the OS's randomness), so it is checked by round trips here and by
-the real sops in tests/interop/test_age_pq_sops.py.
+the real sops in tests/interop/test_age_forms_sops.py.
 """
 
 from __future__ import annotations
