@@ -229,6 +229,9 @@ class Checker:
         store = get_store(fmt)
         try:
             branches, md = store.load_encrypted(data)
+        except RecursionError:  # hostile nesting, in a store without a depth limit: one line, no traceback
+            self._add(shown, 1, ERROR, f"cannot be read as {fmt}: nested too deeply")
+            return False
         except MetadataNotFound:
             return self._plaintext(shown, path, fmt, data, rule, config_path)
         except SopsError as e:
@@ -242,6 +245,9 @@ class Checker:
             leaves = plaintext_leaves(branches, md)
         except SopsError as e:
             self._add(shown, 1, ERROR, f"cannot walk the document: {redact(str(e), data)[0]}")
+            leaves = []
+        except RecursionError:  # the encryptor's walk recurses: sops could not encrypt such a file either
+            self._add(shown, 1, ERROR, "cannot walk the document: nested too deeply")
             leaves = []
         for leaf in leaves:
             line = locate(fmt, text, leaf.doc, leaf.path)
@@ -322,6 +328,9 @@ class Checker:
         store = get_store(fmt)
         try:
             store.load_plain(data)
+        except RecursionError:
+            self._add(shown, 1, ERROR, f"cannot be read as {fmt}: nested too deeply")
+            return False
         except SopsError as e:
             self._unreadable(shown, fmt, e, data)
             return False
@@ -365,6 +374,9 @@ def run_check(paths: list[str], options: CheckOptions | None = None, cwd: str | 
     from .check_files import expand
 
     checker = Checker(options, cwd)
-    for shown in expand(paths, checker.cwd, checker.report.findings):
+    files, missing = expand(paths, checker.cwd)
+    for shown in missing:
+        checker.report.findings.append(Finding(shown, 1, ERROR, "no such file or directory"))
+    for shown in files:
         checker.check(shown)
     return checker.report

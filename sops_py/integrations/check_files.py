@@ -11,10 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from .check import Finding
-
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 
 
@@ -50,13 +46,12 @@ def _under(directory: str, shown: str) -> list[str]:
     return [os.path.join(prefix, p) for p in found if os.path.isfile(os.path.join(directory, p))]
 
 
-def expand(paths: list[str], cwd: str, findings: list[Finding]) -> list[str]:
-    """The files to check, in order, each once; a path that does not exist becomes a finding."""
-    from .check import ERROR, Finding
-
+def expand(paths: list[str], cwd: str) -> tuple[list[str], list[str]]:
+    """(the files to check, in order, each once; the paths that do not exist)."""
     if not paths:
-        return _under(cwd, ".")
+        return _under(cwd, "."), []
     out: list[str] = []
+    missing: list[str] = []
     seen: set[str] = set()
     for shown in paths:
         full = os.path.join(cwd, shown)
@@ -65,11 +60,11 @@ def expand(paths: list[str], cwd: str, findings: list[Finding]) -> list[str]:
         elif os.path.exists(full) or os.path.islink(full):
             files = [shown]
         else:
-            findings.append(Finding(shown, 1, ERROR, "no such file or directory"))
+            missing.append(shown)
             continue
         for f in files:
             key = os.path.normpath(os.path.join(cwd, f))
             if key not in seen:
                 seen.add(key)
                 out.append(f)
-    return out
+    return out, missing

@@ -63,8 +63,14 @@ _MISSING: Any = object()
 
 
 def merge_trees(base: Any, ours: Any, theirs: Any, path: tuple[Any, ...], conflicts: list[tuple[Any, ...]]) -> Any:
-    """The key-by-key merge of one value; ``_MISSING`` stands for an absent key. Mappings merge per
-    key (ours' order and comments, then keys only theirs added); anything else is one value."""
+    """The three-way merge of one value; ``_MISSING`` stands for an absent key.
+
+    * Mappings merge key by key. The layout (key order and comment lines) is ours, unless only theirs
+      changed the mapping's comments: then it is theirs. Both changing them differently is a conflict
+      named ``(comments)``. Keys only theirs added come after.
+    * Lists of one length on all three sides merge item by item; a list whose length changed on a
+      side is one value (taken whole from the side that changed it, a conflict if both did).
+    * Anything else is one value."""
     from ..tree import Branch
 
     if _same(ours, theirs):
@@ -74,24 +80,54 @@ def merge_trees(base: Any, ours: Any, theirs: Any, path: tuple[Any, ...], confli
     if _same(base, theirs):
         return ours
     if isinstance(ours, Branch) and isinstance(theirs, Branch):
-        old = base if isinstance(base, Branch) else Branch()
-        out = Branch()
-        keys_ours = [k for k, _ in ours if isinstance(k, str)]
-        for k, v in ours:
-            if not isinstance(k, str):
-                out.append((k, v))  # a comment: ours
-                continue
-            merged = merge_trees(_get(old, k), v, _get(theirs, k), (*path, k), conflicts)
-            if merged is not _MISSING:
-                out.append((k, merged))
-        for k, v in theirs:
-            if isinstance(k, str) and k not in keys_ours:
-                merged = merge_trees(_get(old, k), _MISSING, v, (*path, k), conflicts)
-                if merged is not _MISSING:
-                    out.append((k, merged))
-        return out
+        return _merge_mappings(base if isinstance(base, Branch) else Branch(), ours, theirs, path, conflicts)
+    if (type(ours) is list and type(theirs) is list and type(base) is list
+            and len(base) == len(ours) == len(theirs)):
+        return [merge_trees(b, o, t, (*path, i), conflicts) for i, (b, o, t) in enumerate(zip(base, ours, theirs,
+                                                                                            strict=True))]
     conflicts.append(path)
     return ours
+
+
+def _merge_mappings(base: Any, ours: Any, theirs: Any, path: tuple[Any, ...],
+                    conflicts: list[tuple[Any, ...]]) -> Any:
+    from ..tree import Branch
+
+    layout, other = ours, theirs
+    if not _same(_comments(ours), _comments(theirs)):
+        if _same(_comments(base), _comments(ours)):
+            layout, other = theirs, ours  # only theirs changed the comments: keep them
+        elif not _same(_comments(base), _comments(theirs)):
+            conflicts.append((*path, "(comments)"))
+    out = Branch()
+    keys_layout = {k for k, _ in layout if isinstance(k, str)}
+    for k, v in layout:
+        if not isinstance(k, str):
+            out.append((k, v))  # a comment line
+            continue
+        o, t = (v, _get(theirs, k)) if layout is ours else (_get(ours, k), v)
+        merged = merge_trees(_get(base, k), o, t, (*path, k), conflicts)
+        if merged is not _MISSING:
+            out.append((k, merged))
+    for k, v in other:
+        if isinstance(k, str) and k not in keys_layout:
+            o, t = (v, _MISSING) if other is ours else (_MISSING, v)
+            merged = merge_trees(_get(base, k), o, t, (*path, k), conflicts)
+            if merged is not _MISSING:
+                out.append((k, merged))
+    return out
+
+
+def _comments(branch: Any) -> list[Any]:
+    """A mapping's comment lines with the key each one precedes (what a comment change is)."""
+    out, pending = [], []
+    for k, _ in branch:
+        if isinstance(k, str):
+            out += [(c, k) for c in pending]
+            pending = []
+        else:
+            pending.append(k)
+    return out + [(c, None) for c in pending]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -149,10 +185,13 @@ def merge(base_path: str, ours_path: str, theirs_path: str, name: str, keys: Key
         raise MergeConflict(f"{name}: one side is a sops file and another is not: merge by hand")
     k = KeysClass() if keys is None else keys
     ring, order = k.ring(), k.decryption_order
-    if base is not None and _access(theirs.metadata) != _access(ours.metadata) \
-            and _access(theirs.metadata) != _access(base.metadata):
+    if _access(theirs.metadata) != _access(ours.metadata) \
+            and (base is None or _access(theirs.metadata) != _access(base.metadata)):
         raise MergeConflict(f"{name}: the other side changed the file's keys or encryption rules: merge by hand, "
                             "then run updatekeys")
+    from ..ops.reuse import Previous
+
+    ours_before, theirs_before = Previous(ours.branches), Previous(theirs.branches)
     try:
         from ..cipher import Cipher
 
@@ -181,7 +220,9 @@ def merge(base_path: str, ours_path: str, theirs_path: str, name: str, keys: Key
         raise MergeConflict(f"{name}: both sides changed {len(conflicts)} key(s) differently: {shown}")
     taken = [_shown(p) for p in _changed_paths(ours.branches, merged_docs)]
     opened = Opened(ours.branches, ours.metadata, ours_key, cipher)
-    out = reseal_changes(ours.store, merged_docs, opened)
+    # a value where it was in ours keeps ours' token; one taken from theirs keeps theirs' (one data key)
+    previous = [ours_before.decrypted()] + ([theirs_before.decrypted()] if theirs_key == ours_key else [])
+    out = reseal_changes(ours.store, merged_docs, opened, previous=previous)
     write_atomic(ours_path, out)
     return taken
 

@@ -28,11 +28,12 @@ from ..walk import decrypt_tree, encrypt_tree
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
     import datetime as _dt
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from ..datakey import KeyRing
     from ..stores import Store
+    from .reuse import Previous
 
 
 def _already_encrypted_message() -> str:
@@ -137,22 +138,32 @@ def reseal(store: Store, branches: list[Branch], md: Metadata, cipher: Cipher,
     return _emit_encrypted(store, branches, md)
 
 
-def reseal_changes(store: Store, branches: list[Branch], opened: Opened, now: _dt.datetime | None = None) -> bytes:
+def reseal_changes(store: Store, branches: list[Branch], opened: Opened, now: _dt.datetime | None = None,
+                   previous: Sequence[Previous] = ()) -> bytes:
     """Encrypt ``branches`` (a new plaintext tree) with an opened file's data key, metadata and IV
-    stash: every value whose path, type and plaintext are unchanged keeps its exact ciphertext, and
-    the MAC is recomputed. When the whole tree is unchanged, lastmodified is kept too, so the result
-    is the original file byte for byte (the MAC's IV is in the stash as well)."""
+    stash, and recompute the MAC. Every value whose full path (list indices included), type and
+    plaintext are those of a value in one of ``previous`` (versions under the same data key, captured
+    before they were decrypted) gets that value's exact token back; the stash covers the rest (a
+    value moved to another list index). When the whole tree is unchanged, lastmodified is kept too,
+    so the result is the original file byte for byte (the MAC's IV is in the stash as well)."""
+    from .reuse import Pending
+
     md = opened.metadata
-    if not identical(branches, opened.branches):
-        return reseal(store, branches, md, opened.cipher, now)
+    unchanged = identical(branches, opened.branches)
+    pending = Pending(branches)
     try:
-        mac = encrypt_tree(branches, opened.cipher, Rule.of(md), md.mac_only_encrypted)
-        md.mac = opened.cipher.encrypt(mac, md.lastmodified_aad())
+        if unchanged:
+            mac = encrypt_tree(branches, opened.cipher, Rule.of(md), md.mac_only_encrypted)
+            try:
+                md.mac = opened.cipher.encrypt(mac, md.lastmodified_aad())
+            except SopsError as e:
+                raise ErrorEncryptingMac(f"Could not encrypt MAC: {e}") from None
+        else:
+            seal(branches, md, opened.cipher, now)
     except ErrorEncryptingTree as e:
         msg = e.message if e.message.startswith("Error encrypting tree") else f"Error encrypting tree: {e.message}"
         raise ErrorEncryptingTree(msg) from None
-    except SopsError as e:
-        raise ErrorEncryptingMac(f"Could not encrypt MAC: {e}") from None
+    pending.keep(previous)
     return _emit_encrypted(store, branches, md)
 
 
@@ -192,9 +203,12 @@ def reuse_encrypt(data: bytes, in_store: Store, out_store: Store, previous: byte
         )
     if has_sops_key(branches, out_store):
         raise FileAlreadyEncrypted(ALREADY_ENCRYPTED)
+    from .reuse import Previous
+
     old, md = load_encrypted(previous, previous_store)
+    before = Previous(old)
     opened = open_tree(old, md, ring, order, ignore_mac=False)
-    return reseal_changes(out_store, branches, opened, now)
+    return reseal_changes(out_store, branches, opened, now, [before.decrypted()])
 
 
 def _emit_encrypted(store: Store, branches: list[Branch], md: Metadata) -> bytes:

@@ -311,3 +311,74 @@ def test_install_command(tmp_path: Path) -> None:
     assert proc.stderr.decode() == f"installed {tmp_path / 'b' / 'ksops'}\n"
     usage = run_cli(["ksops", "install"], env(tmp_path), tmp_path)
     assert usage.returncode == 1 and b"install requires a destination directory" in usage.stderr
+
+
+# ------------------------------------------------------------------ review fixes: KSOPS' reading of metadata, key order
+
+
+def test_metadata_is_read_as_kustomize_object_meta(app: Path) -> None:
+    """KSOPS reads metadata into kustomize's ObjectMeta: only name, namespace, labels and annotations
+    survive; a manifest without metadata still gets ``metadata: {}``."""
+    out = run(app, GEN + "secretFrom:\n- metadata:\n    name: s\n    generateName: x-\n    finalizers: [f]\n"
+                         "    labels: {a: b}\n  envs: [py.enc.env]\n- envs: [py.enc.env]\n").decode()
+    first, second = yaml.safe_load_all(out)
+    assert first["metadata"] == {"name": "s", "labels": {"a": "b"}}
+    assert "metadata: {}\n" in out and second["metadata"] == {}
+
+
+@pytest.mark.parametrize(("meta", "message"), [
+    ("{name: s, labels: {version: 2}}", "secretFrom.metadata.labels.version must be a string (quote it)"),
+    ("{name: s, annotations: {on: true}}", "secretFrom.metadata.annotations.on must be a string (quote it)"),
+    ("{name: 12}", "secretFrom.metadata.name must be a string"),
+    ("[a]", "secretFrom.metadata must be a mapping"),
+])
+def test_metadata_values_that_ksops_cannot_read_are_refused(app: Path, meta: str, message: str) -> None:
+    with pytest.raises(GeneratorError) as e:
+        run(app, GEN + f"secretFrom:\n- metadata: {meta}\n  envs: [py.enc.env]\n")
+    assert str(e.value) == message
+
+
+def test_generated_keys_come_in_go_yaml_order(tmp_path: Path) -> None:
+    """Digit runs compare as numbers and a non-letter sorts before a letter, as KSOPS' marshaller sorts
+    (Python's sorted() would give K10 before K9 and A before _X)."""
+    d = tmp_path / "k"
+    d.mkdir()
+    write_encrypted(d, "s.enc.env", "K10=a\nK9=b\nA=c\n_X=d\na=e\nK2b=f\n")
+    out = run(d, GEN + "secretFrom:\n- metadata: {name: s}\n  envs: [s.enc.env]\n").decode()
+    assert list(yaml.safe_load(out)["stringData"]) == ["_X", "A", "K2b", "K9", "K10", "a"]
+
+
+# go-yaml v2's order is not a total order where digit runs have leading zeros ("b2", "b02", "b2x" can
+# come out either way, depending on Go's random map order), so the sample has none of those
+KEY_SAMPLE = ["K10", "K9", "K1", "K0", "_X", "A", "a", "Z", "z", "b2", "b2x", "b20", "x.y", "x-y", "x_y", "x1y", "xy",
+              "x", "1", "10", "9", "0", "a0b", "a1b", "é", "e", "E", "A1", "A_", "A.", "A-", "A10b", "A9b", "A9", "A0",
+              "ab", "abc", "a.b.c", "v1.2.10", "v1.2.9", "v1.10.0", "db-host-2", "db-host-12", "DB_PORT", "db_port"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("kubectl") is None, reason="kubectl is not installed")
+def test_go_yaml_key_order_matches_kustomize(tmp_path: Path) -> None:
+    """kustomize (Go, the same go-yaml v2 sorter as KSOPS' sigs.k8s.io/yaml) is the oracle."""
+    import subprocess
+
+    from sops_py.integrations.ksops_manifest import go_yaml_key_order
+
+    import json
+
+    (tmp_path / "r.json").write_text(json.dumps({"apiVersion": "example.com/v1", "kind": "Thing",  # every key a string
+                                                 "metadata": {"name": "t"}, "spec": {k: "v" for k in KEY_SAMPLE}}))
+    (tmp_path / "kustomization.yaml").write_text("resources: [r.json]\n")
+    proc = subprocess.run(["kubectl", "kustomize", str(tmp_path)], capture_output=True, text=True, timeout=120,
+                          check=True)
+    assert list(yaml.safe_load(proc.stdout)["spec"]) == go_yaml_key_order(list(KEY_SAMPLE))
+
+
+def test_neither_import_nor_cli_start_up_loads_the_kubernetes_integrations() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys, io, contextlib\nimport sops_py\nsys.argv = ['sops-py', '--help']\n"
+             "from sops_py.cli.main import main\n"
+             "try:\n    with contextlib.redirect_stdout(io.StringIO()):\n        main()\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.startswith('sops_py.integrations.')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

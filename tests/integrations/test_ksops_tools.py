@@ -213,3 +213,61 @@ def test_pgp_files_under_kubectl(tmp_path: Path) -> None:
         assert all(d["stringData"]["password"] == "1f2d1e2e67df" for d in docs)
     finally:
         gpg_kill_agent(home)
+
+
+def test_keyless_build_under_kubectl_needs_no_key(tmp_path: Path) -> None:
+    """SOPS_PY_KSOPS_KEYLESS=1 with no key at all: the same objects, names and keys, placeholders for
+    the values, no plaintext; the placeholders change only for the file whose ciphertext changed."""
+    app = make_app(tmp_path, "sops")
+    e = env(tmp_path, SOPS_PY_KSOPS_KEYLESS="1")
+    del e["SOPS_AGE_KEY_FILE"]
+    proc = kubectl_build(app, e)
+    assert proc.returncode == 0, proc.stderr
+    docs = {(d["kind"], d["metadata"]["name"].split("-")[0]): d for d in yaml.safe_load_all(proc.stdout)}
+    assert set(docs) == {("ConfigMap", "cm"), ("Secret", "from"), ("Secret", "mysecret")}
+    secret = docs[("Secret", "from")]
+    assert set(secret["stringData"]) == {"PASS", "TOKEN", "USER", "conf"} and set(secret["data"]) == {"blob.enc"}
+    assert all(v.startswith("sops-py-keyless-") for v in secret["stringData"].values())
+    assert secret["metadata"]["namespace"] == "prod" and secret["metadata"]["labels"] == {"app": "foo", "team": "a"}
+    assert docs[("Secret", "mysecret")]["metadata"]["name"].startswith("mysecret-")  # needs-hash still honoured
+    for plain in ("admin", "1f2d1e2e67df", "p@ss word", "host = x"):
+        assert plain not in proc.stdout
+    write_encrypted(app, "app.enc.env", ENV_TEXT.replace("admin", "root"))  # re-encrypted: new ciphertext
+    again = kubectl_build(app, e)
+    assert again.returncode == 0, again.stderr
+    changed = [line for line in difflines(proc.stdout, again.stdout)]
+    assert changed and all(line.lstrip("+- ").startswith(("PASS:", "TOKEN:", "USER:")) for line in changed)
+    without = kubectl_build(app, {k: v for k, v in e.items() if k != "SOPS_PY_KSOPS_KEYLESS"})
+    assert without.returncode != 0 and "0 successful groups required" in without.stderr  # keys are needed again
+
+
+def difflines(a: str, b: str) -> list[str]:
+    import difflib
+
+    return [line for line in difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_hostile_paths_fail_the_kubectl_build(tmp_path: Path) -> None:
+    """``..``, absolute paths and symbolic links leading out of the kustomization fail the build, with
+    the reference named, and never print what the file holds; a link inside it is followed."""
+    app = make_app(tmp_path, "sops")
+    e = env(tmp_path)
+    outside = tmp_path / "outside.enc.yaml"
+    outside.write_bytes((app / "secret.enc.yaml").read_bytes())
+    (app / "link-out.enc.yaml").symlink_to(outside)
+    (app / "sub").mkdir()
+    (app / "sub" / "up.enc.yaml").symlink_to("../../outside.enc.yaml")
+    (app / "link-in.enc.yaml").symlink_to("secret.enc.yaml")
+    base = GENERATOR.split("files:\n", 1)[0]
+    for ref in ("../outside.enc.yaml", str(outside), "link-out.enc.yaml", "sub/up.enc.yaml",
+                "sub/../../outside.enc.yaml"):
+        for section in (f"files: [{ref!r}]\n", f"secretFrom:\n- metadata: {{name: s}}\n  files: [k={ref}]\n"):
+            (app / "gen.yaml").write_text(base + section)
+            proc = kubectl_build(app, e)
+            assert proc.returncode != 0 and proc.stdout == "", (ref, section)
+            assert f'error decrypting file "{ref}"' in proc.stderr and "security;" in proc.stderr, proc.stderr
+            assert "admin" not in proc.stderr and "Traceback" not in proc.stderr
+    (app / "gen.yaml").write_text(base + "files: [link-in.enc.yaml]\n")
+    ok = kubectl_build(app, e)
+    assert ok.returncode == 0 and "username: admin" in ok.stdout, ok.stderr

@@ -432,3 +432,29 @@ def test_errors_name_the_path_as_sops_does(tmp_path: Path) -> None:
     assert str(e.value) == (f"Could not open in-place file for writing: open {tmp_path}/missing/f.yaml: "
                             "no such file or directory")
     assert files._reason(OSError(errno.EROFS, "Read-only file system")) == "read-only file system"
+
+
+@pytest.mark.parametrize("hard_linked", [False, True])
+def test_without_o_tmpfile_named_temporaries_are_used_and_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   hard_linked: bool) -> None:
+    """Other systems (or file systems without O_TMPFILE): the temporary file and the journal have
+    leftover-pattern names while they exist, and none is left afterwards."""
+    monkeypatch.setattr(inplace, "_proc_fd_ok", False)
+    f = tmp_path / "s.yaml"
+    f.write_bytes(b"old")
+    if hard_linked:
+        os.link(f, tmp_path / "twin.yaml")
+    seen: list[str] = []
+    real_write = os.write
+
+    def spy(fd: int, data: Any) -> int:
+        seen.extend(p.name for p in tmp_path.iterdir() if p.name.startswith(inplace.PREFIX))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", spy)
+    write_atomic(str(f), b"new")
+    write_atomic(str(tmp_path / "created.yaml"), b"x")
+    assert f.read_bytes() == b"new" and (tmp_path / "created.yaml").read_bytes() == b"x"
+    pid = os.getpid()
+    assert seen and all(n.startswith(f".sops-py-{pid}-") and n.endswith(".tmp") for n in seen)
+    assert _leftovers(tmp_path) == []
