@@ -30,9 +30,11 @@ def diff_cmd(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
     from ..errors import EXIT_DIFFERENCES
     from ..integrations.diff import (
         DiffError,
+        changed_paths,
         compare,
         git_show,
         is_revision,
+        plain_change,
         read_path,
         render_json,
         render_text,
@@ -48,7 +50,7 @@ def diff_cmd(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
             raise DiffError("usage: sops-py diff --git REV1 [REV2] PATH...")
         rev1, rest = positional[0], positional[1:]
         rev2 = rest.pop(0) if len(rest) > 1 and is_revision(rest[0]) else None
-        for path in rest:
+        for path in changed_paths(rev1, rev2, rest):
             new = git_show(rev2, path) if rev2 else _worktree(path)
             pairs.append((path, git_show(rev1, path), new, f"{rev1}:{path}", f"{rev2}:{path}" if rev2 else path))
     else:
@@ -61,6 +63,15 @@ def diff_cmd(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
     for label, old, new, old_name, new_name in pairs:
         if old is None and new is None:
             raise DiffError(f"{label}: in neither revision")
+        plain = plain_change(old, new, old_name, new_name) if opts.get("git") else None
+        if plain is not None:  # a path that is not a sops file on some side: what changed, never its text
+            if plain.changed:
+                different = True
+                if opts.get("as_json"):
+                    reports.append({"file": label, "plaintext": plain.note})
+                else:
+                    sys.stdout.write(f"{label} ({plain.note})\n")
+            continue
         d = compare(side(old, old_name), side(new, new_name), decrypt=not opts.get("no_decrypt"),
                     show_values=bool(opts.get("show_values")))
         different = different or bool(d)

@@ -36,12 +36,19 @@ def textconv_cmd(ctx: click.Context, /, args: tuple[str, ...]) -> None:
 @click.pass_context
 def merge_cmd(ctx: click.Context, /, args: tuple[str, ...]) -> None:
     from ..errors import SopsError
-    from ..integrations.gitdriver import merge
+    from ..integrations.gitdriver import MergeConflict, merge
 
     o.env_of(ctx)
     if len(args) != 4:
         raise SopsError("usage: sops-py git merge %O %A %B %P (git's merge driver placeholders)")
-    taken = merge(*args)
+    try:
+        taken = merge(*args)
+    except MergeConflict:
+        raise
+    except SopsError as e:
+        # git reads an exit status above 128 as a crashed driver and fails the whole merge: whatever
+        # went wrong, report a conflict on this path (exit 1) and leave %A as it was
+        raise MergeConflict(f"{args[3]}: {e.message}") from None
     if taken:
         click.echo(f"sops-py: {args[3]}: merged key by key; changed by the merge: {', '.join(taken)}", err=True)
 

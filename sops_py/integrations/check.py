@@ -341,8 +341,9 @@ class Checker:
             try:
                 api.encrypt_file(path, format=fmt, in_place=True, config=config_path,  # type: ignore[arg-type]
                                  keys=self.keys())
-            except SopsError as e:
-                self._add(shown, 1, ERROR, f"not encrypted, and encrypting it failed: {redact(str(e), data)[0]}")
+            except (SopsError, RecursionError) as e:
+                reason = "nested too deeply" if isinstance(e, RecursionError) else redact(str(e), data)[0]
+                self._add(shown, 1, ERROR, f"not encrypted, and encrypting it failed: {reason}")
                 return False
             try:  # judge what was written, as a later run would
                 with open(path, "rb") as f:

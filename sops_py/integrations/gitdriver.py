@@ -5,11 +5,13 @@
   decrypted (no key here) it is printed as it is, with a warning: a diff of ciphertext beats no diff.
 * ``merge O A B P`` (git's ``%O %A %B %P``) merges the three versions of a sops file key by key, in
   memory: a key changed on one side only takes that side's value; a conflict is only where both sides
-  changed the same key differently. The result is encrypted with ``A``'s data key and metadata, keeping
-  the exact ciphertext of every value that did not change (and, when both sides share a data key, of
+  changed the same key differently (lists of unchanged length merge item by item, other lists are
+  whole values; see ``merge_trees`` for comments). The result is encrypted with ``A``'s data key and
+  metadata, keeping the exact ciphertext of every value that did not change (and, when both sides share a data key, of
   every value taken from ``B``), and written over ``A``. On a conflict nothing is written, ``A`` stays
   as it was (ciphertext), the conflicting keys are named (never their values) and the exit status is
-  non-zero, so git marks the path conflicted. Plain files are handed to ``git merge-file``.
+  1 (any error is reported so: git takes a status above 128 for a crashed driver and fails the whole
+  merge), so git marks the path conflicted. Plain files are handed to ``git merge-file``.
 * ``setup`` prints, or applies, the ``.gitattributes`` lines and ``git config`` commands.
 """
 
@@ -120,7 +122,8 @@ def _merge_mappings(base: Any, ours: Any, theirs: Any, path: tuple[Any, ...],
 
 def _comments(branch: Any) -> list[Any]:
     """A mapping's comment lines with the key each one precedes (what a comment change is)."""
-    out, pending = [], []
+    out: list[Any] = []
+    pending: list[Any] = []
     for k, _ in branch:
         if isinstance(k, str):
             out += [(c, k) for c in pending]
@@ -148,6 +151,8 @@ def _get(branch: Any, key: str) -> Any:
 def _shown(path: tuple[Any, ...]) -> str:
     from .diff import shown
 
+    if path and path[-1] == "(comments)":
+        return f"{shown(path[:-1]) or 'the top level'} (comments)"
     return shown(path) or "(the whole document)"
 
 

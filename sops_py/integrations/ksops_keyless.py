@@ -88,6 +88,8 @@ def generate_keyless(file_sources: list[Source], specs: list[ObjectSpec],
     pieces = []
     for src in file_sources:
         branches, _ = _load_encrypted(src, read_source(src))
+        for b in branches:
+            _check_identity_plain(b, src)
         docs = [blank_tree(b, _secret_data_field(b.get("kind"))) for b in branches]
         pieces.append(Piece(tree=docs, fmt=format_for(src.path), source=src))
     for spec, (files, binaries, envs) in zip(specs, spec_sources, strict=True):
@@ -97,6 +99,24 @@ def generate_keyless(file_sources: list[Source], specs: list[ObjectSpec],
             text.update(_keyless_env(src))
         pieces.append(Piece(tree=[build_object(spec, text, binary)]))
     return pieces
+
+
+def _check_identity_plain(doc: Branch, source: Source) -> None:
+    """An object's identity (``apiVersion``, ``kind``, ``metadata``) must be plaintext: a placeholder
+    there would make a different object, not the same one with hidden values (Flux asks the same of
+    encrypted resources)."""
+    for field in ("apiVersion", "kind", "metadata"):
+        if _holds_ciphertext(doc.get(field)):
+            raise source.error(f"keyless mode cannot show this object: its {field} is encrypted (encrypt "
+                               "Kubernetes objects with --encrypted-regex '^(data|stringData)$')")
+
+
+def _holds_ciphertext(node: Any) -> bool:
+    if isinstance(node, Branch):
+        return any(_holds_ciphertext(v) for k, v in node if not isinstance(k, Comment))
+    if isinstance(node, list):
+        return any(_holds_ciphertext(v) for v in node)
+    return isinstance(node, str) and node.startswith("ENC[AES256_GCM,")
 
 
 def _keyless_env(source: Source) -> dict[str, str]:

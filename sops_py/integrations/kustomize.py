@@ -122,7 +122,7 @@ class SourceDecryptor:
                 continue
             target = os.path.join(real, item)
             if os.path.isdir(target):
-                self.walk(target)
+                self.walk(self.secure(real, item))
             elif os.path.isfile(target) and format_for_key(item) in ("yaml", "json"):
                 self.decrypt_file(real, item, format_for_key(item), resource=True)
 

@@ -62,11 +62,29 @@ def build(directory: str, *, root: str | None = None, keys: Keys | None = None, 
         SourceDecryptor(copy, keys, ignore_mac).walk(target)
         proc = subprocess.run([*command, target], capture_output=True, check=False, cwd=work)
         if proc.returncode != 0:
-            message = proc.stderr.decode("utf-8", "replace").strip().replace(copy + os.sep, "").replace(copy, ".")
-            raise BuildError(f"{' '.join(command[:2])} failed: {message}")
+            message = _kustomize_error(proc.stderr.decode("utf-8", "replace"))
+            raise BuildError(f"{' '.join(command[:2])} failed: {message.replace(copy + os.sep, '').replace(copy, '.')}")
         return decrypt_output(proc.stdout, keys, ignore_mac)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _kustomize_error(stderr: str) -> str:
+    """kustomize's message without kubectl's log-line wrapping (``E1208 12:00:00.1 123 run.go:72]
+    "command failed" err="..."``), so the reason reads as kustomize wrote it."""
+    import json
+    import re
+
+    text = stderr.strip()
+    m = re.fullmatch(r'[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] "command failed" err=(".*")', text, re.S)
+    if m:
+        try:
+            inner = json.loads(m.group(1))  # Go's %q of an ASCII message reads as a JSON string
+        except ValueError:
+            return text
+        if isinstance(inner, str):
+            return inner
+    return text
 
 
 def split_documents(text: bytes) -> list[bytes]:

@@ -41,7 +41,7 @@ def positions(branches: list[Branch]) -> dict[Where, Slot]:
             comments = 0
             for i, (k, v) in enumerate(node):
                 if isinstance(k, Comment):
-                    out[(*path, ("#", comments))] = (node, i, _COMMENT)
+                    out[path + (("#", comments),)] = (node, i, _COMMENT)
                     comments += 1
                     continue
                 n = seen.get(k, 0)
@@ -56,7 +56,7 @@ def positions(branches: list[Branch]) -> dict[Where, Slot]:
             if isinstance(v, list):
                 walk(v, (*path, i))
             elif v is not None:
-                out[(*path, i)] = (node, i, _ITEM)
+                out[path + (i,)] = (node, i, _ITEM)
 
     for d, doc in enumerate(branches):
         walk(doc, (d,))

@@ -424,3 +424,15 @@ def test_bad_format_flag_is_a_usage_error(tmp_path: Path) -> None:
     run = run_py(["check", "--format", "xml"], env=env(), cwd=tmp_path)
     assert run.code == 1
     assert 'Incorrect Usage: invalid value "xml" for flag -format' in run.out + run.err
+
+
+def test_hostile_nesting_is_one_line(repo: Path) -> None:
+    text = (repo / "secrets/app.yml").read_text()
+    metadata = text[text.index("sops:"):]
+    write(repo, "secrets/deep.yaml", "a: " + "[" * 3000 + "x" + "]" * 3000 + "\n" + metadata)
+    write(repo, "secrets/bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True)))
+    run = check(repo, "secrets/deep.yaml", "secrets/bomb.yaml", "--fix")
+    assert run.code == 1
+    assert len(lines(run)) == 2, run.out
+    assert all(": cannot" in line or "not encrypted" in line for line in lines(run))

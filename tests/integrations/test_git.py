@@ -200,3 +200,48 @@ def test_diff_files_and_values(repo: tuple[Path, dict[str, str]], tmp_path: Path
     assert sops_py(["diff", "--exit-code", old, old], r, env).stdout == ""
     proc = sops_py(["diff", old, str(r / "plain.enc.yaml")], r, env, check=False)
     assert proc.returncode == 1 and "not a sops file" in proc.stderr
+
+
+def test_merge_lists_item_by_item_and_comments(repo: tuple[Path, dict[str, str]]) -> None:
+    """Lists of one length merge per item (equal items keep their own ciphertext); a comment added on
+    one side survives a value change on the other; a list grown on both sides is one conflict."""
+    r, env = repo
+    edit(r, env, "a: keep-a\nl: [x, x, y]\n")
+    run(["git", "commit", "-qam", "lists"], r, env)
+    base_items = re.findall(r"^    - (ENC\[[^\]]*\])$", (r / "s.enc.yaml").read_text(), flags=re.M)
+    run(["git", "checkout", "-qb", "feature"], r, env)
+    edit(r, env, "# about a\na: keep-a\nl: [x, x, y2]\n")
+    run(["git", "commit", "-qam", "feature"], r, env)
+    run(["git", "checkout", "-q", "main"], r, env)
+    edit(r, env, "a: main-a\nl: [x0, x, y]\n")
+    run(["git", "commit", "-qam", "main"], r, env)
+    run(["git", "merge", "-q", "--no-edit", "feature"], r, env)
+    out = sops_py(["decrypt", "s.enc.yaml"], r, env).stdout
+    assert out == "# about a\na: main-a\nl:\n    - x0\n    - x\n    - y2\n"
+    items = re.findall(r"^    - (ENC\[[^\]]*\])$", (r / "s.enc.yaml").read_text(), flags=re.M)
+    assert items[1] == base_items[1]  # the second x, equal to the first, kept its own token
+    if SOPS is not None:
+        assert run([SOPS, "decrypt", "s.enc.yaml"], r, env).stdout == out
+    # both sides grow the list differently: one conflict, named by the list's path
+    run(["git", "checkout", "-qb", "grow"], r, env)
+    edit(r, env, "# about a\na: main-a\nl: [x0, x, y2, g1]\n")
+    run(["git", "commit", "-qam", "grow"], r, env)
+    run(["git", "checkout", "-q", "main"], r, env)
+    edit(r, env, "# about a\na: main-a\nl: [x0, x, y2, m1]\n")
+    run(["git", "commit", "-qam", "main grows"], r, env)
+    ours = (r / "s.enc.yaml").read_bytes()
+    proc = run(["git", "merge", "--no-edit", "grow"], r, env, check=False)
+    assert proc.returncode != 0 and 'both sides changed 1 key(s) differently: ["l"]' in proc.stdout + proc.stderr
+    assert (r / "s.enc.yaml").read_bytes() == ours
+
+
+def test_merge_driver_reports_any_error_as_a_conflict(repo: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """git takes an exit status above 128 for a crashed driver: every error is exit 1, %A untouched."""
+    r, env = repo
+    base = (r / "s.enc.yaml").read_text()
+    (tmp_path / "A").write_text(base)
+    (tmp_path / "B").write_text(base + "\n")
+    proc = sops_py(["git", "merge", str(tmp_path / "missing"), str(tmp_path / "A"), str(tmp_path / "B"),
+                    "s.enc.yaml"], r, env, check=False)
+    assert proc.returncode == 1 and "s.enc.yaml" in proc.stderr and "Traceback" not in proc.stderr
+    assert (tmp_path / "A").read_text() == base

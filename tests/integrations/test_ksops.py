@@ -140,6 +140,14 @@ def test_keyless_mode_needs_no_key_and_marks_changes(app: Path, tmp_path: Path) 
     assert run(app, manifest, key=tmp_path / "x", keyless=True).decode() == out  # stable
 
 
+def test_keyless_mode_refuses_an_object_whose_identity_is_encrypted(app: Path, tmp_path: Path) -> None:
+    with pytest.raises(GeneratorError) as e:
+        run(app, GEN + "files: [secret.enc.yaml, cm.enc.json]\n", key=tmp_path / "none", keyless=True)
+    assert str(e.value) == ('error decrypting file "cm.enc.json" from manifest.Files: keyless mode cannot show this '
+                            "object: its apiVersion is encrypted (encrypt Kubernetes objects with --encrypted-regex "
+                            "'^(data|stringData)$')")
+
+
 def test_missing_file_is_named(app: Path) -> None:
     with pytest.raises(GeneratorError) as e:
         run(app, GEN + "files: [secret.enc.yaml, nope.enc.yaml]\n")
@@ -358,11 +366,10 @@ KEY_SAMPLE = ["K10", "K9", "K1", "K0", "_X", "A", "a", "Z", "z", "b2", "b2x", "b
 @pytest.mark.skipif(__import__("shutil").which("kubectl") is None, reason="kubectl is not installed")
 def test_go_yaml_key_order_matches_kustomize(tmp_path: Path) -> None:
     """kustomize (Go, the same go-yaml v2 sorter as KSOPS' sigs.k8s.io/yaml) is the oracle."""
+    import json
     import subprocess
 
     from sops_py.integrations.ksops_manifest import go_yaml_key_order
-
-    import json
 
     (tmp_path / "r.json").write_text(json.dumps({"apiVersion": "example.com/v1", "kind": "Thing",  # every key a string
                                                  "metadata": {"name": "t"}, "spec": {k: "v" for k in KEY_SAMPLE}}))

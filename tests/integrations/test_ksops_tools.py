@@ -221,10 +221,14 @@ def test_keyless_build_under_kubectl_needs_no_key(tmp_path: Path) -> None:
     app = make_app(tmp_path, "sops")
     e = env(tmp_path, SOPS_PY_KSOPS_KEYLESS="1")
     del e["SOPS_AGE_KEY_FILE"]
+    whole = kubectl_build(app, e)  # cm.enc.json is encrypted whole: its kind cannot be shown
+    assert whole.returncode != 0 and 'error decrypting file "cm.enc.json" from manifest.Files: keyless mode cannot ' \
+        "show this object: its apiVersion is encrypted" in whole.stderr, whole.stderr
+    (app / "gen.yaml").write_text(GENERATOR.replace("  - cm.enc.json\n", ""))
     proc = kubectl_build(app, e)
     assert proc.returncode == 0, proc.stderr
     docs = {(d["kind"], d["metadata"]["name"].split("-")[0]): d for d in yaml.safe_load_all(proc.stdout)}
-    assert set(docs) == {("ConfigMap", "cm"), ("Secret", "from"), ("Secret", "mysecret")}
+    assert set(docs) == {("Secret", "from"), ("Secret", "mysecret")}
     secret = docs[("Secret", "from")]
     assert set(secret["stringData"]) == {"PASS", "TOKEN", "USER", "conf"} and set(secret["data"]) == {"blob.enc"}
     assert all(v.startswith("sops-py-keyless-") for v in secret["stringData"].values())
@@ -235,7 +239,7 @@ def test_keyless_build_under_kubectl_needs_no_key(tmp_path: Path) -> None:
     write_encrypted(app, "app.enc.env", ENV_TEXT.replace("admin", "root"))  # re-encrypted: new ciphertext
     again = kubectl_build(app, e)
     assert again.returncode == 0, again.stderr
-    changed = [line for line in difflines(proc.stdout, again.stdout)]
+    changed = difflines(proc.stdout, again.stdout)
     assert changed and all(line.lstrip("+- ").startswith(("PASS:", "TOKEN:", "USER:")) for line in changed)
     without = kubectl_build(app, {k: v for k, v in e.items() if k != "SOPS_PY_KSOPS_KEYLESS"})
     assert without.returncode != 0 and "0 successful groups required" in without.stderr  # keys are needed again

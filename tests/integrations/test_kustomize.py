@@ -163,3 +163,67 @@ def test_objects_rewritten_by_kustomize_decrypt_without_their_mac(tmp_path: Path
 def test_usage_error(tmp_path: Path) -> None:
     proc = run_cli(["kustomize"], env(tmp_path), tmp_path)
     assert proc.returncode == 1 and b"exactly one kustomization directory" in proc.stderr
+
+
+# ------------------------------------------------------------------ review: flags, failed builds, Flux's rules
+
+
+def shared_tree(root: Path) -> Path:
+    """An app whose resource lives beside it (``../shared``), which kustomize only loads with
+    ``--load-restrictor=LoadRestrictionsNone``; the resource is encrypted."""
+    app, shared = root / "app", root / "shared"
+    app.mkdir(parents=True)
+    shared.mkdir()
+    write_encrypted(shared, "db.enc.yaml", SECRET_YAML, tool="sops-py", encrypted_regex="^(data|stringData)$")
+    (app / "kustomization.yaml").write_text("resources: [../shared/db.enc.yaml]\n")
+    return app
+
+
+def test_kustomize_flags_are_passed_and_a_failed_build_leaves_no_plaintext(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    app = shared_tree(root)
+    before = snapshot(root)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    e = env(tmp_path, TMPDIR=str(tmpdir))
+    # the source is decrypted in the private copy, then kustomize refuses the file: nothing may remain
+    failed = run_cli(["kustomize", "--root", str(root), str(app)], e, tmp_path)
+    assert failed.returncode == 1 and failed.stdout == b""
+    assert failed.stderr.decode().startswith("kubectl kustomize failed: accumulating resources: ")
+    assert "security; file 'shared/db.enc.yaml' is not in or below 'app'" in failed.stderr.decode()
+    assert b"admin" not in failed.stderr and b"Traceback" not in failed.stderr
+    assert list(tmpdir.iterdir()) == [] and snapshot(root) == before
+    for flags in (["--kustomize-flag", "--load-restrictor=LoadRestrictionsNone"],
+                  ["--kustomize-flag=--load-restrictor=LoadRestrictionsNone"]):
+        ok = run_cli(["kustomize", "--root", str(root), *flags, str(app)], e, tmp_path)
+        assert ok.returncode == 0, ok.stderr
+        assert yaml.safe_load(ok.stdout)["stringData"] == {"username": "admin", "password": "1f2d1e2e67df"}
+    out = tmp_path / "leak.yaml"
+    for flags in (["--kustomize-flag", "-o", "--kustomize-flag", str(out)], [f"--kustomize-flag=--output={out}"],
+                  [f"--kustomize-flag=-o{out}"]):
+        refused = run_cli(["kustomize", "--root", str(root), *flags, str(app)], e, tmp_path)
+        assert refused.returncode == 1 and b"is refused: kustomize would write the decrypted build" in refused.stderr
+        assert not out.exists()
+    assert list(tmpdir.iterdir()) == [] and snapshot(root) == before
+
+
+@pytest.mark.parametrize("value", ["Disabled", "disabled", "DISABLED"])
+def test_disabled_annotation_is_matched_without_case_as_flux_does(tmp_path: Path, value: str) -> None:
+    enc = write_encrypted(tmp_path, "s.enc.yaml", SECRET_YAML.replace(
+        "  name: mysecret\n", f"  name: mysecret\n  annotations:\n    kustomize.toolkit.fluxcd.io/decrypt: {value}\n"),
+        tool="sops-py", encrypted_regex="^(data|stringData)$")
+    (obj,) = get_store("yaml").load_plain(enc.read_bytes())
+    assert decrypt_object(obj, Keys(age_key_file=str(AGE_KEY_FILE), environ={}), ignore_mac=False) is None
+
+
+def test_a_base_outside_the_root_names_the_root_option(tmp_path: Path) -> None:
+    from sops_py.integrations.kustomize import BuildError, SourceDecryptor
+
+    (tmp_path / "base").mkdir()
+    app = tmp_path / "overlay"
+    app.mkdir()
+    (app / "kustomization.yaml").write_text("resources: [../base]\n")
+    with pytest.raises(BuildError) as e:
+        SourceDecryptor(str(app), Keys(environ={})).walk(str(app))
+    assert str(e.value) == ("path '../base' (in .) leaves the kustomization root (--root names a wider one, such as "
+                            "the repository)")

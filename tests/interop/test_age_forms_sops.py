@@ -17,6 +17,7 @@ import select
 import shutil
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -124,12 +125,22 @@ def run_on_pty(argv: list[str], env: dict[str, str], cwd: Path, answers: list[tu
                 if not chunk:
                     break
                 out += chunk
-            if pending and pending[0][0] in out:
+            if pending and pending[0][0] in out and _echo_off(fd, time.monotonic() + 5):
                 os.write(fd, pending.pop(0)[1])
     finally:
         os.close(fd)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), out
+
+
+def _echo_off(fd: int, until: float) -> bool:
+    """Wait (up to ``until``) for the program to turn the terminal's echo off before typing a secret, as a
+    person waits for the prompt; a program that never does is answered anyway, and its echo shows."""
+    while time.monotonic() < until:
+        if not termios.tcgetattr(fd)[3] & termios.ECHO:
+            return True
+        time.sleep(0.02)
+    return True
 
 
 requires_ssh_keygen = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
