@@ -194,6 +194,78 @@ def side(data: bytes | None, name: str) -> Loaded | None:
     return loaded
 
 
+class PlainChange:
+    """A path that is not a sops file on at least one side: whether it changed and a note saying how,
+    without its text (which may be a secret someone forgot to encrypt)."""
+
+    __slots__ = ("changed", "note")
+
+    def __init__(self, changed: bool, note: str) -> None:
+        self.changed = changed
+        self.note = note
+
+
+def plain_change(old: bytes | None, new: bytes | None, old_name: str, new_name: str) -> PlainChange | None:
+    """None when each side is a sops file or absent (a key-level diff applies); else what changed."""
+    from .sopsfile import load_sops
+
+    old_sops = old is not None and load_sops(old, old_name) is not None
+    new_sops = new is not None and load_sops(new, new_name) is not None
+    if (old is None or old_sops) and (new is None or new_sops):
+        return None
+    if old_sops:
+        return PlainChange(True, "was a sops file, now NOT ENCRYPTED")
+    if new_sops:
+        return PlainChange(True, "now a sops file, was not encrypted")
+    if old is None:
+        return PlainChange(True, "added, not a sops file")
+    if new is None:
+        return PlainChange(True, "removed, not a sops file")
+    return PlainChange(old != new, "changed, not a sops file")
+
+
+def changed_paths(rev1: str, rev2: str | None, paths: list[str], cwd: str | None = None) -> list[str]:
+    """The files to compare: a path naming a file (in the working tree or either revision) as it is;
+    a directory or other pathspec as the files under it that differ between the revisions (or
+    between ``rev1`` and the working tree), as ``git diff --name-only`` lists them."""
+    import os
+    import subprocess
+
+    out: list[str] = []
+    for path in paths:
+        kinds = {_kind(rev1, path, cwd), _kind(rev2, path, cwd) if rev2 is not None else ""}
+        on_disk = os.path.join(cwd or ".", path)
+        if os.path.isfile(on_disk) or "blob" in kinds:
+            out.append(path)
+            continue
+        if not os.path.isdir(on_disk) and kinds == {""} and not any(c in path for c in "*?[:"):
+            raise DiffError(f"{path}: in neither revision")
+        argv = ["git", "diff", "--name-only", "--relative", "--no-renames", "-z", rev1, *([rev2] if rev2 else []),
+                "--", path]
+        try:
+            proc = subprocess.run(argv, cwd=cwd, capture_output=True, check=True)
+        except FileNotFoundError:
+            raise DiffError("git is not installed") from None
+        except subprocess.CalledProcessError as e:
+            raise DiffError(f"git diff --name-only failed: {e.stderr.decode(errors='replace').strip()}") from None
+        out += [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p and p not in out]
+    return out
+
+
+def _kind(rev: str, path: str, cwd: str | None) -> str:
+    """``blob``, ``tree`` (a directory) or "" (no such path) for ``path`` in revision ``rev``."""
+    import subprocess
+
+    if rev.startswith("-"):
+        raise DiffError(f"{rev!r} is not a revision")
+    spec = f"{rev}:./{path}" if not path.startswith("/") else f"{rev}:{path}"
+    try:
+        proc = subprocess.run(["git", "cat-file", "-t", spec], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise DiffError("git is not installed") from None
+    return proc.stdout.strip().decode() if proc.returncode == 0 else ""
+
+
 def read_path(path: str) -> bytes:
     from ..ops.files import read_input
 

@@ -24,120 +24,17 @@ keyless mode ``ksops_keyless``, the launchers ``ksops_install``.
 
 from __future__ import annotations
 
-import base64
-import os
-
 from ..errors import CouldNotRetrieveKey, SopsError
-from ..keychain import Keys
 from ..tree import Branch
-from .ksops_manifest import (
-    GeneratorError,
-    Manifest,
-    ObjectSpec,
-    go_yaml_key_order,
-    is_generator,
-    parse_manifest,
-)
+from .ksops_files import Options, Source, format_for, read_source, resolve
+from .ksops_manifest import GeneratorError, Manifest, build_object, is_generator, parse_manifest
 
 __all__ = ["GeneratorError", "Manifest", "ObjectSpec", "Options", "Piece", "Source", "generate", "is_generator",
            "parse_manifest", "render", "to_objects"]
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
-
-KEYLESS_VAR = "SOPS_PY_KSOPS_KEYLESS"
-RESTRICTOR_VAR = "SOPS_PY_KSOPS_LOAD_RESTRICTOR"  # LoadRestrictionsNone lifts the root-only rule
-CONCURRENCY_VAR = "KSOPS_CONCURRENCY_LIMIT"  # KSOPS' variable, same meaning and default
-DEFAULT_CONCURRENCY = 20
-TRUE_WORDS = ("1", "t", "true", "yes", "on", "y")
-
-
-# ------------------------------------------------------------------ options and file access
-
-
-class Options:
-    """How to run: the kustomization directory, the keys, keyless mode, the load restriction and how
-    many files may wait on key services at once (``from_environ`` reads the variables)."""
-
-    __slots__ = ("concurrency", "environ", "keyless", "keys", "restricted", "root")
-
-    def __init__(self, root: str, keys: Keys | None = None, *, keyless: bool = False, restricted: bool = True,
-                 concurrency: int = DEFAULT_CONCURRENCY, environ: Mapping[str, str] | None = None) -> None:
-        self.root = os.path.abspath(root)
-        self.keys = keys if keys is not None else Keys()
-        self.keyless = keyless
-        self.restricted = restricted
-        self.concurrency = concurrency
-        self.environ: Mapping[str, str] = self.keys.environ if environ is None else environ
-
-    @classmethod
-    def from_environ(cls, root: str, environ: Mapping[str, str] | None = None) -> Options:
-        env = dict(os.environ if environ is None else environ)
-        limit = env.get(CONCURRENCY_VAR, "")
-        concurrency = DEFAULT_CONCURRENCY
-        if limit:
-            try:
-                concurrency = int(limit)
-            except ValueError:
-                concurrency = 0
-            if concurrency < 1:
-                raise GeneratorError(f"error parsing {CONCURRENCY_VAR} value {limit!r}: must be a positive integer")
-        return cls(root, Keys(environ=env), keyless=env.get(KEYLESS_VAR, "").strip().lower() in TRUE_WORDS,
-                   restricted=env.get(RESTRICTOR_VAR, "") != "LoadRestrictionsNone", concurrency=concurrency,
-                   environ=env)
-
-
-class Source:
-    """One file reference of a manifest: where it was listed (for the error) and its resolved path."""
-
-    __slots__ = ("path", "ref", "section")
-
-    def __init__(self, section: str, ref: str, path: str) -> None:
-        self.section = section
-        self.ref = ref
-        self.path = path
-
-    def error(self, reason: str) -> GeneratorError:
-        return GeneratorError(f'error decrypting file "{self.ref}" from {self.section}: {reason}')
-
-
-def resolve(options: Options, section: str, ref: str) -> Source:
-    """The file a reference names, relative to the kustomization directory; with the load restriction
-    on (the default, as kustomize's), a path that leaves that directory, through ``..``, an absolute
-    path or a symbolic link, is refused."""
-    path = os.path.normpath(os.path.join(options.root, ref))
-    source = Source(section, ref, path)
-    if options.restricted:
-        real, root = os.path.realpath(path), os.path.realpath(options.root)
-        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
-            raise source.error(f"security; file '{path}' is not in or below '{options.root}' "
-                               f"(set {RESTRICTOR_VAR}=LoadRestrictionsNone to allow it)")
-    return source
-
-
-def read_source(source: Source) -> bytes:
-    """The file's bytes; errors in Go's words, as KSOPS reports them."""
-    try:
-        with open(source.path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        reason = f"open {source.ref}: no such file or directory"
-    except IsADirectoryError:
-        reason = f"read {source.ref}: is a directory"
-    except PermissionError:
-        reason = f"open {source.ref}: permission denied"
-    except OSError as e:
-        reason = f"open {source.ref}: {e.strerror or e}"
-    raise source.error(f'error reading "{source.ref}": {reason}')
-
-
-def format_for(path: str) -> str:
-    from ..stores import format_for_path
-
-    return format_for_path(path)
-
+    pass
 
 # ------------------------------------------------------------------ decrypting every file of a manifest
 
@@ -222,7 +119,8 @@ def generate(manifest: Manifest, options: Options) -> list[Piece]:
     if options.keyless:
         from .ksops_keyless import generate_keyless
 
-        return generate_keyless(file_sources, specs, spec_sources)
+        return [Piece(tree=docs, fmt=fmt, source=src)
+                for docs, fmt, src in generate_keyless(file_sources, specs, spec_sources)]
     plain = decrypt_all(every, options)
     pieces = [Piece(data=plain[s.path], fmt=format_for(s.path), source=s) for s in file_sources]
     for spec, (files, binaries, envs) in zip(specs, spec_sources, strict=True):
@@ -250,39 +148,6 @@ def _dotenv(data: bytes, source: Source, options: Options) -> dict[str, str]:
         return parse(_utf8(data, source), options.environ)
     except DotenvError as e:
         raise GeneratorError(f'error unmarshalling .env file "{source.ref}": {e}') from None
-
-
-def build_object(spec: ObjectSpec, text: dict[str, str], binary: dict[str, bytes]) -> Branch:
-    """The Secret or ConfigMap, its keys sorted as KSOPS' marshaller (sigs.k8s.io/yaml) sorts them
-    (``go_yaml_key_order``)."""
-    from ..pydata import from_python
-
-    obj: dict[str, Any] = {"apiVersion": "v1", "kind": spec.kind, "metadata": spec.metadata}
-    encoded = {k: base64.b64encode(v).decode("ascii") for k, v in binary.items()}
-    if spec.kind == "Secret":
-        if spec.type:
-            obj["type"] = spec.type
-        if spec.emit_data:
-            encoded.update({k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in text.items()})
-        elif text:
-            obj["stringData"] = text
-        if encoded:
-            obj["data"] = encoded
-    else:
-        if text:
-            obj["data"] = text
-        if encoded:
-            obj["binaryData"] = encoded
-    tree: Branch = from_python(_sorted(obj), spec.section)
-    return tree
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in go_yaml_key_order(list(value))}
-    if isinstance(value, list):
-        return [_sorted(v) for v in value]
-    return value
 
 
 # ------------------------------------------------------------------ rendering

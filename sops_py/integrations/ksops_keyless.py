@@ -17,7 +17,8 @@ import hashlib
 
 from ..errors import SopsError
 from ..tree import Branch, Comment
-from .ksops import ObjectSpec, Piece, Source, build_object, format_for, read_source
+from .ksops_files import Source, format_for, read_source
+from .ksops_manifest import ObjectSpec, build_object
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:
@@ -83,21 +84,23 @@ def _secret_data_field(kind: object) -> Callable[[tuple[Any, ...]], bool]:
 
 
 def generate_keyless(file_sources: list[Source], specs: list[ObjectSpec],
-                     spec_sources: list[tuple[list[Source], list[Source], list[Source]]]) -> list[Piece]:
-    """What ``ksops.generate`` makes, with placeholders instead of decrypted values."""
-    pieces = []
+                     spec_sources: list[tuple[list[Source], list[Source], list[Source]]]
+                     ) -> list[tuple[list[Branch], str, Source | None]]:
+    """What ``ksops.generate`` makes, with placeholders instead of decrypted values: each document
+    list with its format and the file it came from (None for a built Secret or ConfigMap)."""
+    pieces: list[tuple[list[Branch], str, Source | None]] = []
     for src in file_sources:
         branches, _ = _load_encrypted(src, read_source(src))
         for b in branches:
             _check_identity_plain(b, src)
         docs = [blank_tree(b, _secret_data_field(b.get("kind"))) for b in branches]
-        pieces.append(Piece(tree=docs, fmt=format_for(src.path), source=src))
+        pieces.append((docs, format_for(src.path), src))
     for spec, (files, binaries, envs) in zip(specs, spec_sources, strict=True):
         text = {key: keyless_file(src) for (key, _), src in zip(spec.files, files, strict=True)}
         binary = {key: keyless_file(src).encode() for (key, _), src in zip(spec.binary_files, binaries, strict=True)}
         for src in envs:
             text.update(_keyless_env(src))
-        pieces.append(Piece(tree=[build_object(spec, text, binary)]))
+        pieces.append(([build_object(spec, text, binary)], "yaml", None))
     return pieces
 
 

@@ -9,6 +9,7 @@ it orders keys as KSOPS' marshaller does, so the generated objects come out in t
 
 from __future__ import annotations
 
+import base64
 import os
 
 from ..errors import SopsError
@@ -200,3 +201,36 @@ def parse_manifest(text: str) -> Manifest:
     if not isinstance(doc, dict):
         raise GeneratorError(f'error unmarshalling manifest content: "not a mapping" \n{text}')
     return Manifest(doc, text)
+
+
+def build_object(spec: ObjectSpec, text: dict[str, str], binary: dict[str, bytes]) -> Branch:
+    """The Secret or ConfigMap, its keys sorted as KSOPS' marshaller (sigs.k8s.io/yaml) sorts them
+    (``go_yaml_key_order``)."""
+    from ..pydata import from_python
+
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": spec.kind, "metadata": spec.metadata}
+    encoded = {k: base64.b64encode(v).decode("ascii") for k, v in binary.items()}
+    if spec.kind == "Secret":
+        if spec.type:
+            obj["type"] = spec.type
+        if spec.emit_data:
+            encoded.update({k: base64.b64encode(v.encode("utf-8")).decode("ascii") for k, v in text.items()})
+        elif text:
+            obj["stringData"] = text
+        if encoded:
+            obj["data"] = encoded
+    else:
+        if text:
+            obj["data"] = text
+        if encoded:
+            obj["binaryData"] = encoded
+    tree: Branch = from_python(_sorted(obj), spec.section)
+    return tree
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in go_yaml_key_order(list(value))}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
