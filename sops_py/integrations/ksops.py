@@ -18,7 +18,8 @@ sops-py extensions (ignored by KSOPS, which does not know them):
   * ``SOPS_PY_KSOPS_KEYLESS=1``: no keys needed; every encrypted value becomes a placeholder that
     changes when the ciphertext changes, for CI diffs and previews (KSOPS #278).
 
-The manifest is read by ``ksops_manifest``, the ResourceList side (KRM functions) is ``ksops_krm``,
+The manifest is read (and the Secrets built) by ``ksops_manifest``, its files found and read by
+``ksops_files``, the ResourceList side (KRM functions) is ``ksops_krm``,
 keyless mode ``ksops_keyless``, the launchers ``ksops_install``.
 """
 
@@ -29,12 +30,8 @@ from ..tree import Branch
 from .ksops_files import Options, Source, format_for, read_source, resolve
 from .ksops_manifest import GeneratorError, Manifest, build_object, is_generator, parse_manifest
 
-__all__ = ["GeneratorError", "Manifest", "ObjectSpec", "Options", "Piece", "Source", "generate", "is_generator",
+__all__ = ["GeneratorError", "Manifest", "Options", "Piece", "Source", "generate", "is_generator",
            "parse_manifest", "render", "to_objects"]
-
-TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
-if TYPE_CHECKING:
-    pass
 
 # ------------------------------------------------------------------ decrypting every file of a manifest
 

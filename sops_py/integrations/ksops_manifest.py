@@ -3,8 +3,9 @@
 KSOPS unmarshals the manifest into Go structs: ``files`` and ``secretFrom`` (``metadata``, ``type``,
 ``files``, ``binaryFiles``, ``envs``), with the metadata in kustomize's ``ObjectMeta``. This module reads
 the same fields with the same rules (and the sops-py extensions ``emitData`` and ``configMapFrom``),
-so a manifest KSOPS accepts means the same here and one it refuses is refused with the reason; and
-it orders keys as KSOPS' marshaller does, so the generated objects come out in the same order.
+so a manifest KSOPS accepts means the same here and one it refuses is refused with the reason. It
+also builds the Secret (or ConfigMap) of a ``secretFrom`` item, its keys in the order KSOPS'
+marshaller writes them, so the generated objects come out as KSOPS' do.
 """
 
 from __future__ import annotations

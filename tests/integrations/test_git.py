@@ -245,3 +245,26 @@ def test_merge_driver_reports_any_error_as_a_conflict(repo: tuple[Path, dict[str
                     "s.enc.yaml"], r, env, check=False)
     assert proc.returncode == 1 and "s.enc.yaml" in proc.stderr and "Traceback" not in proc.stderr
     assert (tmp_path / "A").read_text() == base
+
+
+def test_diff_git_on_mixed_paths_and_directories(repo: tuple[Path, dict[str, str]]) -> None:
+    """`diff --git` over a directory: sops files get a key-level diff; a path that is not a sops file is
+    named with how it changed but never shown, and a sops file committed decrypted is flagged."""
+    r, env = repo
+    edit(r, env, "a: keep-a\nb: new-b\nc: base-c\n")
+    (r / "plain.enc.yaml").write_text("not: encrypted-either\n")
+    (r / "sub").mkdir()
+    (r / "sub" / "t.enc.yaml").write_text("x: 1\n")
+    run(["git", "add", "-A"], r, env)
+    run(["git", "commit", "-qm", "second"], r, env)
+    (r / "s.enc.yaml").write_text(sops_py(["decrypt", "s.enc.yaml"], r, env).stdout)  # oops: decrypted
+    out = sops_py(["diff", "--git", "HEAD~1", "HEAD", "--", "."], r, env).stdout
+    assert '  changed  ["b"]' in out and "new-b" not in out
+    assert "plain.enc.yaml (changed, not a sops file)" in out and "encrypted-either" not in out
+    assert "sub/t.enc.yaml (added, not a sops file)" in out
+    proc = sops_py(["diff", "--git", "--exit-code", "HEAD", "s.enc.yaml", "plain.enc.yaml"], r, env, check=False)
+    assert proc.returncode == 1 and proc.stdout == "s.enc.yaml (was a sops file, now NOT ENCRYPTED)\n"
+    js = json.loads(sops_py(["diff", "--git", "--json", "HEAD", "."], r, env).stdout)
+    assert js == [{"file": "s.enc.yaml", "plaintext": "was a sops file, now NOT ENCRYPTED"}]
+    proc = sops_py(["diff", "--git", "HEAD", "nowhere.enc.yaml"], r, env, check=False)
+    assert proc.returncode == 1 and "nowhere.enc.yaml: in neither revision" in proc.stderr
