@@ -10,6 +10,7 @@ A file is a list of branches, one per document (only YAML has more than one).
 
 from __future__ import annotations
 
+from .errors import CouldNotReadInputFile
 from .record import Frozen
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
@@ -163,3 +164,92 @@ Branches = list[Branch]
 
 def is_sops_branch_key(key: object) -> bool:
     return isinstance(key, str) and key == "sops"
+
+
+# ------------------------------------------------------------------------------- deep trees
+
+# How deep a tree may nest. yaml.v3 stops at 10,000 flow levels and 10,000 block levels; sops
+# encrypts 10,000-level JSON. Past this, stores refuse a document with one line (TooDeep).
+MAX_DEPTH = 20_100
+# Python frames a recursive pass over a MAX_DEPTH tree may use (a few per level).
+DEEP_FRAMES = 8 * MAX_DEPTH + 2_000
+_DEEP_STACK = 512 << 20  # bytes of (virtual) stack for a deep pass run on its own thread
+
+
+class RecursionRoom:
+    """Raise Python's recursion limit to ``DEEP_FRAMES`` around a pass that recurses in pure
+    Python (each level a Python-to-Python call): CPython 3.11+ runs those without growing the C
+    stack, so only the limit stands between a deep tree and a RecursionError. Nested and
+    concurrent users are counted; the last one out restores the limit."""
+
+    _lock: Any = None  # created on first use (threading costs start-up time)
+    _users = 0
+    _saved = 0
+
+    def __enter__(self) -> None:
+        import threading
+
+        cls = RecursionRoom
+        if cls._lock is None:
+            cls._lock = threading.Lock()
+        with cls._lock:
+            if cls._users == 0:
+                import sys
+
+                cls._saved = sys.getrecursionlimit()
+                if cls._saved < DEEP_FRAMES:
+                    sys.setrecursionlimit(DEEP_FRAMES)
+            cls._users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        import sys
+
+        cls = RecursionRoom
+        assert cls._lock is not None
+        with cls._lock:
+            cls._users -= 1
+            if cls._users == 0:
+                sys.setrecursionlimit(cls._saved)
+
+
+def call_deep(fn: Any, *args: Any) -> Any:
+    """``fn(*args)``; when that overflows the recursion limit (a very deep tree), run it again on a
+    thread with a big stack and a recursion limit of ``DEEP_FRAMES``, where recursion through C code
+    (libyaml, ``json``, generators) is safe too. For pure functions only: the first try is thrown
+    away. Shallow input, nearly every file, pays nothing."""
+    try:
+        return fn(*args)
+    except RecursionError:
+        pass
+    import threading
+
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with RecursionRoom():
+                result.append(fn(*args))
+        except BaseException as e:  # handed to the caller's thread
+            failure.append(e)
+
+    old = threading.stack_size()
+    threading.stack_size(_DEEP_STACK)
+    try:
+        worker = threading.Thread(target=run, name="sops-py-deep", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(old)
+    worker.join()
+    if failure:
+        if isinstance(failure[0], RecursionError):
+            raise TooDeep() from None
+        raise failure[0]
+    return result[0]
+
+
+class TooDeep(CouldNotReadInputFile):
+    """A tree deeper than any pass supports (deeper than sops goes: it refuses such files too)."""
+
+    def __init__(self) -> None:
+        super().__init__(f"document nests deeper than {MAX_DEPTH} levels")

@@ -12,7 +12,7 @@ from .cipher import CipherError, to_bytes
 from .crypto import sha512
 from .errors import ErrorDecryptingTree, ErrorEncryptingTree
 from .gotext import go_type
-from .tree import Branch, Comment, Time
+from .tree import Branch, Comment, RecursionRoom, Time, TooDeep
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
@@ -263,8 +263,13 @@ def _value_error(e: CipherError) -> ErrorDecryptingTree:
 def _run(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only: bool, decrypt: bool) -> str:
     w = _Walker(cipher, rule, mac_only, decrypt)
     stack: list[list[str]] | None = [] if w.comments else None
-    for br in branches:
-        w.branch(br, "", False, stack)
+    # the walk recurses in pure Python (two frames a level): deep trees need only the room
+    with RecursionRoom():
+        try:
+            for br in branches:
+                w.branch(br, "", False, stack)
+        except RecursionError:
+            raise TooDeep() from None
     return _sha512_hex(w.mac_parts).upper()
 
 

@@ -20,6 +20,8 @@ from .urfave import UrfaveCommand
     o.opt("--no-decrypt", is_flag=True, help="compare ciphertext only, even when keys are present"),
     o.opt("--json", "as_json", is_flag=True, help="print the differences as JSON"),
     o.opt("--exit-code", is_flag=True, help="exit with 1 when there are differences (as git diff --exit-code)"),
+    *o.KEYSERVICE_OPTIONS,
+    o.DECRYPTION_ORDER,
 ])
 @click.argument("args", nargs=-1, metavar="A B | --git REV1 [REV2] PATH...")
 @click.pass_context
@@ -40,8 +42,10 @@ def diff_cmd(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
         render_text,
         side,
     )
+    from .cmd_export import keys_from
 
     o.env_of(ctx, opts)
+    keys = keys_from(opts)
     positional = [a for a in args if a != "--"]
     # (label, old bytes, new bytes, old name, new name): a name picks the format and labels errors
     pairs: list[tuple[str, bytes | None, bytes | None, str, str]] = []
@@ -73,7 +77,7 @@ def diff_cmd(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> None:
                     sys.stdout.write(f"{label} ({plain.note})\n")
             continue
         d = compare(side(old, old_name), side(new, new_name), decrypt=not opts.get("no_decrypt"),
-                    show_values=bool(opts.get("show_values")))
+                    show_values=bool(opts.get("show_values")), keys=keys)
         different = different or bool(d)
         if opts.get("as_json"):
             reports.append(render_json(label, d))

@@ -5,12 +5,15 @@ Thin: the rules (names, masking, formats, where plaintext may go) live in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import options as o
 from .urfave import UrfaveCommand
+
+if TYPE_CHECKING:
+    from ..keychain import Keys
 
 
 @click.command("export", cls=UrfaveCommand, help="sops-py extension: decrypt files into CI environment variables "
@@ -23,6 +26,8 @@ from .urfave import UrfaveCommand
           "on stderr for dotenv, shell and json)"),
     o.opt("--no-mask", is_flag=True, help="do not print ::add-mask:: lines"),
     o.opt("--output", help="the dotenv report file to write (--format gitlab only)"),
+    *o.KEYSERVICE_OPTIONS,
+    o.DECRYPTION_ORDER,
 ])
 @click.argument("files", nargs=-1, metavar="file...")
 @click.pass_context
@@ -39,4 +44,17 @@ def export_cmd(ctx: click.Context, /, files: tuple[str, ...], **opts: Any) -> No
         raise ConflictingParameters("Error: give --mask or --no-mask, not both")
     mask = True if opts.get("mask") else False if opts.get("no_mask") else None
     export(files, str(opts["fmt"]), prefix=str(opts.get("prefix") or ""), mask=mask,
-           output=opts.get("output") or None)
+           output=opts.get("output") or None, keys=keys_from(opts))
+
+
+def keys_from(opts: dict[str, Any]) -> Keys:
+    """The keys of an extension command that decrypts: the environment's, plus --keyservice and
+    --decryption-order as sops' own commands take them (SOPS_KEYSERVICE and SOPS_DECRYPTION_ORDER too)."""
+    from ..datakey import parse_decryption_order
+    from ..keychain import Keys
+
+    uris = [part.strip() for value in opts.get("keyservice") or () for part in str(value).split(",")]
+    local = opts.get("enable_local_keyservice")
+    order = opts.get("decryption_order")
+    return Keys(keyservices=[u for u in uris if u], local_keyservice=True if local is None else bool(local),
+                decryption_order=parse_decryption_order(order) if order else None)

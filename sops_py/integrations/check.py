@@ -23,13 +23,14 @@ and lines, and error texts from the stores have any text of the file taken out.
 from __future__ import annotations
 
 import os
+from copy import deepcopy
 from dataclasses import dataclass, field
 
 from ..config import Config, find_config, load_config, match_creation_rule, rule_to_creation_rule
 from ..errors import ConfigError, MetadataNotFound, SopsError
 from ..stores import FORMATS, format_for_path, get_store
 from .check_lines import Key, comment_line, line_of_text, locate
-from .check_tree import display_path, plaintext_leaves, token_problem
+from .check_tree import Leaf, display_path, plaintext_leaves, token_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
     from ..keychain import Keys
     from ..metadata import Metadata
+    from ..tree import Branch
 
 # never secrets: sops' and pre-commit's own configuration
 IGNORED_NAMES = frozenset({".sops.yaml", ".sops.yml", ".pre-commit-config.yaml", ".pre-commit-hooks.yaml"})
@@ -226,9 +228,10 @@ class Checker:
 
     def _judge(self, shown: str, path: str, fmt: str, data: bytes, rule: Any, config_path: str) -> bool:
         """Add the file's findings; True when ``fix`` encrypted it."""
-        store = get_store(fmt)
+        from .check_meta import load
+
         try:
-            branches, md = store.load_encrypted(data)
+            branches, md, audit = load(fmt, data)
         except RecursionError:  # hostile nesting, in a store without a depth limit: one line, no traceback
             self._add(shown, 1, ERROR, f"cannot be read as {fmt}: nested too deeply")
             return False
@@ -241,6 +244,11 @@ class Checker:
             return False
         text = data.decode("utf-8", "surrogateescape")
         self._metadata(shown, fmt, text, md)
+        for found in audit.findings(text, md):
+            self._add(shown, found.line, ERROR, found.message, found.key)
+        wanted = _rule_metadata(rule)
+        differs = (wanted.crypt_rule(), wanted.mac_only_encrypted) != (md.crypt_rule(), md.mac_only_encrypted)
+        copy = deepcopy(branches) if differs else None  # the walk changes the tree it is given
         try:
             leaves = plaintext_leaves(branches, md)
         except SopsError as e:
@@ -249,21 +257,51 @@ class Checker:
         except RecursionError:  # the encryptor's walk recurses: sops could not encrypt such a file either
             self._add(shown, 1, ERROR, "cannot walk the document: nested too deeply")
             leaves = []
+        self._leaves(shown, fmt, text, leaves)
+        if copy is not None:
+            self._rules_differ(shown, fmt, text, md, wanted, copy, leaves)
+        self._recipients(shown, fmt, text, md, rule)
+        if self.options.verify:
+            self._verify(shown, fmt, text, data)
+        return False
+
+    def _leaves(self, shown: str, fmt: str, text: str, leaves: list[Leaf], by_file: bool = True) -> None:
+        whose, also = ("the file's rules encrypt", "") if by_file else (
+            ".sops.yaml's rule encrypts", " (the rules the file records do not)")
         for leaf in leaves:
             line = locate(fmt, text, leaf.doc, leaf.path)
             key = display_path(leaf.path)
             where = f" in document {leaf.doc + 1}" if leaf.doc else ""
             if leaf.comment is not None:
                 line = comment_line(text, line, leaf.comment)
-                self._add(shown, line, ERROR, f"{leaf.problem} under {key}{where}, where the file's rules "
-                                              "encrypt comments", key)
+                self._add(shown, line, ERROR, f"{leaf.problem} under {key}{where}, where {whose} comments{also}", key)
             else:
-                self._add(shown, line, ERROR, f"{leaf.problem} at {key}{where}, which the file's rules "
-                                              "encrypt", key)
-        self._recipients(shown, fmt, text, md, rule)
-        if self.options.verify:
-            self._verify(shown, fmt, text, data)
-        return False
+                self._add(shown, line, ERROR, f"{leaf.problem} at {key}{where}, which {whose}{also}", key)
+
+    def _rules_differ(self, shown: str, fmt: str, text: str, md: Metadata, wanted: Metadata,
+                      branches: list[Branch], found: list[Leaf]) -> None:
+        """The file records other encryption rules than its .sops.yaml rule: each value that rule
+        encrypts but the file holds in plaintext is an error (a file encrypted by hand with a weaker
+        ``--encrypted-regex`` must not pass); the difference itself is a warning (an error with
+        ``strict_keys``), like recipients."""
+        seen = {(leaf.doc, leaf.path, leaf.comment) for leaf in found}
+        try:
+            extra = [leaf for leaf in plaintext_leaves(branches, wanted) if (leaf.doc, leaf.path, leaf.comment)
+                     not in seen]
+        except (SopsError, RecursionError):
+            extra = []  # already reported by the walk under the file's own rules
+        self._leaves(shown, fmt, text, extra, by_file=False)
+        have, want = md.crypt_rule(), wanted.crypt_rule()
+        parts = []
+        if have != want:
+            parts.append(f"the file records {have[0]}, the rule {want[0]}" if have[0] != want[0]
+                         else f"the file records another {have[0]}")
+        if md.mac_only_encrypted != wanted.mac_only_encrypted:
+            parts.append("mac_only_encrypted differs")
+        severity = ERROR if self.options.strict_keys else WARNING
+        self._add(shown, self._sops_line(fmt, text), severity, f"encryption rules differ from .sops.yaml "
+                  f"({'; '.join(parts)}): re-encrypt it (`sops-py decrypt -i {shown}`, then `sops-py encrypt -i "
+                  f"{shown}`)")
 
     def _unreadable(self, shown: str, fmt: str, e: SopsError, data: bytes) -> None:
         """A file that does not load in its format: the error, its line, and none of the file's text."""
@@ -358,6 +396,15 @@ class Checker:
             self._add(shown, 1, ERROR, f"not encrypted: .sops.yaml says it must be (run `sops-py encrypt -i "
                                        f"{shown}`)")
         return False
+
+
+def _rule_metadata(rule: Any) -> Metadata:
+    """The encryption rules a creation rule gives a file, as the metadata sops would record."""
+    from ..metadata import Metadata
+
+    md = Metadata(**{name: value for name, value in rule.rules.items() if value})
+    md.mac_only_encrypted = bool(rule.mac_only_encrypted)
+    return md
 
 
 def _kind_of(e: SopsError) -> str:

@@ -11,7 +11,8 @@ environment, hope nothing is echoed. This module does it once, with the rules wr
 * **Values**: strings as they are; other scalars as sops' flat stores write them (``true``, ``1.5``,
   RFC 3339 times); null is the empty string. Empty mappings and lists export nothing.
 * **Where plaintext goes**: ``github`` appends to the file named by ``$GITHUB_ENV`` (masking every value
-  first), ``gitlab`` writes the dotenv report file the job declares; ``dotenv``, ``shell`` and ``json``
+  first, each line of it), ``gitlab`` writes the dotenv report file the job declares (``$`` doubled,
+  as GitLab expands variables read from it; a value GitLab would alter is refused); ``dotenv``, ``shell`` and ``json``
   print to stdout. Nothing is written anywhere else, and nothing at all unless every file decrypted.
 """
 
@@ -128,10 +129,13 @@ def mask_lines(env: Mapping[str, str]) -> list[str]:
     seen: set[str] = set()
     for value in env.values():
         for line in value.splitlines():
-            if line.strip() and line not in seen:
-                seen.add(line)
-                escaped = line.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-                out.append(f"::add-mask::{escaped}\n")
+            # a line with blanks around it is masked trimmed as well: the runner may trim the command's
+            # data, and a later step may print the line without them
+            for text in (line, line.strip()):
+                if text.strip() and text not in seen:
+                    seen.add(text)
+                    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+                    out.append(f"::add-mask::{escaped}\n")
     return out
 
 
@@ -148,19 +152,36 @@ def github_env(env: Mapping[str, str], token: Any = secrets.token_hex) -> str:
     (The runner reads the file line by line, so a CR LF in a value arrives as LF.)"""
     parts = []
     for name, value in env.items():
+        if name.upper() == "NODE_OPTIONS":
+            raise ExportError(f"{name}: the Actions runner refuses NODE_OPTIONS from $GITHUB_ENV (and fails the "
+                              "step): rename the key or give a --prefix")
+        if value.endswith("\r"):
+            raise ExportError(f"the value of {name} ends with a carriage return, which the runner drops from "
+                              "$GITHUB_ENV: use --format json or shell")
         delim = delimiter_for(value, token)
         parts.append(f"{name}<<{delim}\n{value}\n{delim}\n")
     return "".join(parts)
 
 
 def gitlab_dotenv(env: Mapping[str, str]) -> str:
-    """A GitLab dotenv report: ``NAME=value`` lines. GitLab's parser takes no multi-line values."""
+    """A GitLab dotenv report: ``NAME=value`` lines, as GitLab's parser reads them back exactly.
+
+    GitLab (``Ci::ParseDotenvArtifactService``) splits each line at its first ``=``, strips blanks
+    around the value, takes no quoting and no multi-line value, and stores the variables for later
+    jobs as expandable (not raw), so the runner expands ``$NAME`` in them: a ``$`` is written ``$$``,
+    which the runner's expansion turns back into one ``$``. A value GitLab would change (several
+    lines, blanks at either end) is refused rather than exported altered."""
     lines = []
     for name, value in env.items():
         if "\n" in value or "\r" in value:
             raise ExportError(f"the value of {name} spans several lines, which a GitLab dotenv report cannot "
                               "carry: use --format shell or json")
-        lines.append(f"{name}={value}\n")
+        if len(name) > 255:
+            raise ExportError(f"{name[:40]}...: GitLab takes variable names of up to 255 characters")
+        if value != value.strip(" \t\n\v\f\r"):  # Ruby's String#strip
+            raise ExportError(f"the value of {name} starts or ends with blanks, which GitLab strips from a "
+                              "dotenv report: use --format shell or json")
+        lines.append(f"{name}={value.replace('$', '$$')}\n")
     return "".join(lines)
 
 
@@ -221,8 +242,8 @@ def export(files: Iterable[str], fmt: str, *, prefix: str = "", mask: bool | Non
     """Decrypt ``files`` and export their values as ``fmt``.
 
     ``mask`` (default: on for ``github`` only) emits ``::add-mask::`` lines, flushed before any value
-    is exported: on stdout for ``github`` and ``gitlab``, on stderr for the formats whose stdout is the
-    data. Nothing is written before every file decrypted and every value passed its checks."""
+    is exported: on stdout for ``github``, on stderr for the formats whose stdout is the data, and
+    never for ``gitlab`` (refused: GitLab would print them). Nothing is written before every file decrypted and every value passed its checks."""
     import sys
 
     environ = os.environ if environ is None else environ
@@ -242,11 +263,16 @@ def export(files: Iterable[str], fmt: str, *, prefix: str = "", mask: bool | Non
         target = output
     elif output:
         raise ExportError(f"--output is only for --format gitlab: --format {fmt} prints to stdout")
+    if fmt == "gitlab" and mask:
+        # GitLab has no command to mask a value at run time: the lines would print every secret in
+        # the job log
+        raise ExportError("--mask is for GitHub Actions: GitLab does not read ::add-mask:: lines, so they would "
+                          "print every value in the job log (mark the variables masked in GitLab instead)")
     env = collect(files, prefix, keys)
     render = {"github": github_env, "gitlab": gitlab_dotenv, "dotenv": dotenv, "shell": shell, "json": as_json}
     text = render[fmt](env)  # every check done before anything is written
     if fmt == "github" if mask is None else mask:
-        stream = out if fmt in ("github", "gitlab") else err
+        stream = out if fmt == "github" else err
         stream.write("".join(mask_lines(env)))
         stream.flush()
     if fmt == "github":

@@ -37,9 +37,9 @@ __all__ = ["GeneratorError", "Manifest", "Options", "Piece", "Source", "generate
 
 
 def decrypt_all(sources: list[Source], options: Options) -> dict[str, bytes]:
-    """Plaintext of every distinct file (keyed by resolved path). Every file is tried; the failure of
-    the earliest listed file is raised, naming it. Files overlap on threads when their keys wait on a
-    service; local age keys are faster in turn (no thread hand-offs)."""
+    """Plaintext of every distinct file (keyed by resolved path); a failure is raised naming its file.
+    Files overlap on threads when their keys wait on a service; local age keys are faster in turn
+    (no thread hand-offs)."""
     from ..ops.parallel import run_threads
 
     unique: dict[str, Source] = {}

@@ -86,18 +86,31 @@ def resolve(options: Options, section: str, ref: str) -> Source:
 
 
 def read_source(source: Source) -> bytes:
-    """The file's bytes; errors in Go's words, as KSOPS reports them."""
+    """The file's bytes; errors in Go's words, as KSOPS reports them. Only a regular file is read: a
+    FIFO or a device (``/dev/zero``) would block the build or exhaust memory, so it is refused
+    (opened without blocking, so a FIFO with no writer cannot hang the refusal itself)."""
+    import stat
+
     try:
-        with open(source.path, "rb") as f:
-            return f.read()
+        fd = os.open(source.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         reason = f"open {source.ref}: no such file or directory"
-    except IsADirectoryError:
-        reason = f"read {source.ref}: is a directory"
     except PermissionError:
         reason = f"open {source.ref}: permission denied"
     except OSError as e:
         reason = f"open {source.ref}: {e.strerror or e}"
+    else:
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISREG(mode):
+                with os.fdopen(fd, "rb", closefd=False) as f:
+                    return f.read()
+            kind = "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            reason = f"read {source.ref}: {kind}"
+        except OSError as e:
+            reason = f"read {source.ref}: {e.strerror or e}"
+        finally:
+            os.close(fd)
     raise source.error(f'error reading "{source.ref}": {reason}')
 
 

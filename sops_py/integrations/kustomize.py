@@ -70,6 +70,7 @@ class SourceDecryptor:
         self.keys = keys
         self.ignore_mac = ignore_mac
         self.decrypted: list[str] = []
+        self._opened: list[tuple[bytes, bytes]] = []  # (encrypted, decrypted) of every source, for ``secrets``
         self._done: set[str] = set()
         self._visited: set[str] = set()
 
@@ -170,12 +171,21 @@ class SourceDecryptor:
         if resource and self._disabled_resource(data, fmt):
             return
         out = decrypt_bytes(data, fmt, fmt, self.keys, self.ignore_mac, f"file {name}")
+        self._opened.append((data, out))
         fd = os.open(path + ".sops-py-tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(out)
         os.replace(path + ".sops-py-tmp", path)
         self._done.add(path)
         self.decrypted.append(name)
+
+    def secrets(self) -> set[str]:
+        """What the decrypted sources reveal (``revealed_text``), computed only when a message needs
+        cleaning, since comparing text costs time on large files."""
+        found: set[str] = set()
+        for encrypted, plain in self._opened:
+            found |= revealed_text(encrypted, plain)
+        return found
 
     def _disabled_resource(self, data: bytes, fmt: str) -> bool:
         from ..pydata import to_python
@@ -186,6 +196,38 @@ class SourceDecryptor:
         except SopsError:
             return False  # decrypting reports it
         return any(is_disabled(to_python(b)) for b in branches)
+
+
+MIN_REDACTED = 4  # shorter fragments would blank out unrelated words of a message
+
+
+def revealed_text(encrypted: bytes, plain: bytes) -> set[str]:
+    """Fragments of a decrypted file that its encrypted form does not show: its values (the keys and
+    structure are plaintext in both). kustomize may quote a source it cannot read in its error (a
+    dotenv line that is not UTF-8, for one), and sources are decrypted before it reads them, so its
+    messages are cleaned of these before they are shown (``redact``)."""
+    import re
+
+    shown = encrypted.decode("utf-8", "replace")
+    found: set[str] = set()
+    for line in plain.decode("utf-8", "replace").splitlines():
+        candidates = {line.strip()}
+        for sep in ("=", ":"):
+            if sep in line:
+                candidates.add(line.split(sep, 1)[1].strip().strip("\"'"))
+        candidates.update(re.split(r"[\s=:\"',{}\[\]]+", line))
+        found.update(c for c in candidates if len(c) >= MIN_REDACTED and c not in shown)
+    return found
+
+
+def redact(message: str, secrets: set[str]) -> str:
+    """``message`` with every fragment of ``secrets`` (longest first) and Go's printing of a byte slice
+    (``[65 61 ...]``, how kustomize shows a line it cannot decode) replaced by ``[redacted]``."""
+    import re
+
+    for secret in sorted(secrets, key=len, reverse=True):
+        message = message.replace(secret, "[redacted]")
+    return re.sub(r"\[(?:\d{1,3} ){3,}\d{1,3}\]", "[redacted]", message) if secrets else message
 
 
 def decrypt_bytes(data: bytes, fmt: str, out_fmt: str, keys: Keys, ignore_mac: bool, what: str) -> bytes:

@@ -17,7 +17,15 @@ import tempfile
 
 from ..keychain import Keys
 from ..tree import Branch
-from .kustomize import MARKERS, BuildError, SourceDecryptor, decrypt_bytes, format_for_key, is_disabled
+from .kustomize import (
+    MARKERS,
+    BuildError,
+    SourceDecryptor,
+    decrypt_bytes,
+    format_for_key,
+    is_disabled,
+    redact,
+)
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:
@@ -58,11 +66,13 @@ def build(directory: str, *, root: str | None = None, keys: Keys | None = None, 
     try:
         copy = os.path.join(work, "root")
         shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(*SKIP_DIRS))
+        _relink(root, copy)
         target = os.path.join(copy, os.path.relpath(directory, root))
-        SourceDecryptor(copy, keys, ignore_mac).walk(target)
+        sources = SourceDecryptor(copy, keys, ignore_mac)
+        sources.walk(target)
         proc = subprocess.run([*command, target], capture_output=True, check=False, cwd=work)
         if proc.returncode != 0:
-            message = _kustomize_error(proc.stderr.decode("utf-8", "replace"))
+            message = redact(_kustomize_error(proc.stderr.decode("utf-8", "replace")), sources.secrets())
             raise BuildError(f"{' '.join(command[:2])} failed: {message.replace(copy + os.sep, '').replace(copy, '.')}")
         return decrypt_output(proc.stdout, keys, ignore_mac)
     finally:
@@ -72,19 +82,56 @@ def build(directory: str, *, root: str | None = None, keys: Keys | None = None, 
 def _kustomize_error(stderr: str) -> str:
     """kustomize's message without kubectl's log-line wrapping (``E1208 12:00:00.1 123 run.go:72]
     "command failed" err="..."``), so the reason reads as kustomize wrote it."""
-    import json
     import re
 
     text = stderr.strip()
-    m = re.fullmatch(r'[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] "command failed" err=(".*")', text, re.S)
-    if m:
-        try:
-            inner = json.loads(m.group(1))  # Go's %q of an ASCII message reads as a JSON string
-        except ValueError:
-            return text
-        if isinstance(inner, str):
-            return inner
-    return text
+    block = re.fullmatch(r'[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] "command failed" err=<\n(.*)\n\s*>', text, re.S)
+    if block:  # a multi-line message: klog indents each line with a tab
+        return "\n".join(line.removeprefix("\t") for line in block.group(1).splitlines()).strip()
+    m = re.fullmatch(r'[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] "command failed" err="(.*)"', text, re.S)
+    return _go_unquote(m.group(1)) if m else text
+
+
+_GO_ESCAPES = {"a": b"\a", "b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "v": b"\v"}
+
+
+def _go_unquote(quoted: str) -> str:
+    """The text of a Go ``%q`` string (``\\xff`` is a raw byte there, so the result is decoded from
+    bytes, as a raw byte in a message would be)."""
+    import re
+
+    def one(m: re.Match[str]) -> bytes:
+        esc = m.group(0)
+        if len(esc) == 1:
+            return esc.encode("utf-8")
+        kind = esc[1]
+        if kind == "x":
+            return bytes([int(esc[2:], 16)])
+        if kind in "uU":
+            return chr(int(esc[2:], 16)).encode("utf-8", "surrogatepass")
+        if kind.isdigit():
+            return bytes([int(esc[1:], 8) & 0xFF])
+        return _GO_ESCAPES.get(kind, kind.encode("utf-8"))
+
+    pattern = r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)|[^\\]"
+    return b"".join(one(m) for m in re.finditer(pattern, quoted, re.S)).decode("utf-8", "replace")
+
+
+def _relink(root: str, copy: str) -> None:
+    """Point the copy's absolute symbolic links that lead into the root at the same place in the
+    copy. Links are copied as links (following them would copy what lies outside the root); an
+    absolute one would still lead to the user's tree, where the copy's rule (stay inside it) refuses
+    it and where a decrypted file must never be written."""
+    prefix = root.rstrip(os.sep) + os.sep
+    for directory, dirs, files in os.walk(copy):
+        for name in [*dirs, *files]:
+            path = os.path.join(directory, name)
+            if not os.path.islink(path):
+                continue
+            target = os.readlink(path)
+            if os.path.isabs(target) and (target == root or target.startswith(prefix)):
+                os.unlink(path)
+                os.symlink(os.path.join(copy, os.path.relpath(target, root)), path)
 
 
 def split_documents(text: bytes) -> list[bytes]:

@@ -24,6 +24,7 @@ from ..tree import Branch
 from ..treepath import truncate
 from ..version import SOPS_FORMAT_VERSION
 from ..walk import decrypt_tree, encrypt_tree
+from .reuse import identical as identical  # re-exported: diff and the merge driver compare trees with it
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
@@ -165,27 +166,6 @@ def reseal_changes(store: Store, branches: list[Branch], opened: Opened, now: _d
         raise ErrorEncryptingTree(msg) from None
     pending.keep(previous)
     return _emit_encrypted(store, branches, md)
-
-
-def identical(a: object, b: object) -> bool:
-    """Tree equality that also compares types (``1``, ``1.0`` and ``True`` are equal in Python, but
-    not in a sops file: each is encrypted with its type)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, list):
-        assert isinstance(b, list)
-        if len(a) != len(b):
-            return False
-        for x, y in zip(a, b, strict=True):
-            if isinstance(x, tuple):  # a Branch item: (key, value)
-                if not (isinstance(y, tuple) and identical(x[0], y[0]) and identical(x[1], y[1])):
-                    return False
-            elif not identical(x, y):
-                return False
-        return True
-    if isinstance(a, float) and a != a:
-        return b != b  # NaN: the same value for a sops file
-    return a == b
 
 
 def reuse_encrypt(data: bytes, in_store: Store, out_store: Store, previous: bytes, previous_store: Store,

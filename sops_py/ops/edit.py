@@ -6,8 +6,8 @@ Mirrors sops 3.13's ``cmd/sops/edit.go``:
 * the plaintext (or, with ``show_master_keys``, the plaintext plus the ``sops`` metadata) goes into
   a fresh temporary directory (mode 0700) under the original basename, mode 0600; the directory is
   removed whatever happens (error, Ctrl-C, SIGTERM, SIGHUP). Only SIGKILL or a power cut can leave it:
-  it is named ``sops-py-edit-<pid>-*`` so that the next edit removes it once that pid is gone
-  (a directory sops leaves that way stays forever);
+  it is named ``sops-py-edit-<pid>-*`` so that the next edit removes it once that pid is gone and
+  the lock the edit holds on it is free (a directory sops leaves that way stays forever);
 * editor: ``$SOPS_EDITOR``, else ``$EDITOR`` (shlex-split, the path appended), else the first of
   vim, nano, vi found in PATH;
 * an unchanged file (same SHA-256) stops with exit 200; content that does not load, has a top-level
@@ -57,6 +57,7 @@ from ..metadata import Metadata
 from ..semver import go_quote, raise_version
 from ..stores import Store, has_sops_key
 from ..tree import Branch, Comment
+from . import inplace
 from .crypt import ALREADY_ENCRYPTED, EncryptSettings, Opened, load_encrypted, new_metadata, open_tree, seal
 from .files import read_input, write_atomic
 
@@ -397,10 +398,28 @@ def _sweep_edit_dirs(parent: str) -> None:
             continue  # another user's process
         path = os.path.join(parent, name)
         try:
-            if os.lstat(path).st_uid == os.geteuid():
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            # an edit alive in another pid namespace (a container sharing TMPDIR) holds the lock
+            if os.fstat(fd).st_uid == os.geteuid() and inplace.lock(fd, wait=False):
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             pass
+        finally:
+            os.close(fd)
+
+
+def _lock_dir(path: str) -> int | None:
+    """Hold a lock on the edit directory for as long as the edit runs: the pid in its name means
+    nothing to a run in another pid namespace, the lock does."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    inplace.lock(fd)
+    return fd
 
 
 def edit_tree(opened: Opened, basename: str, in_store: Store, out_store: Store, io: EditIO,
@@ -416,6 +435,7 @@ def edit_tree(opened: Opened, basename: str, in_store: Store, out_store: Store, 
         tmpdir = tempfile.mkdtemp(prefix=f"{EDIT_DIR_PREFIX}{os.getpid()}-", dir=parent)
     except OSError as e:
         raise CouldNotWriteOutputFile(f"Could not create temporary directory: {e}") from None
+    held = _lock_dir(tmpdir)
     try:
         with _signals_cancel():
             tmp = os.path.join(tmpdir, basename)
@@ -437,6 +457,8 @@ def edit_tree(opened: Opened, basename: str, in_store: Store, out_store: Store, 
         raise SopsError("User canceled operation") from None
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+        if held is not None:
+            os.close(held)
     opened.branches, opened.metadata = branches, md
     seal(branches, md, opened.cipher, now)
     try:

@@ -9,7 +9,7 @@ import stat
 import sys
 
 from ..errors import CouldNotReadInputFile, CouldNotWriteOutputFile, NoFileSpecified, WriteFailed
-from . import inplace
+from . import inplace, leftovers
 
 
 def require_file(path: str) -> str:
@@ -68,7 +68,7 @@ def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = T
         _write_special(path, target, data, what)
         return
     directory = os.path.dirname(target) or "."
-    inplace.sweep(directory)
+    leftovers.sweep(directory)
     if st is not None and st.st_nlink > 1:
         _rewrite_existing(path, target, data, what)
         return
@@ -82,11 +82,15 @@ def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = T
         raise _open_error(what, path, e) from None
     try:
         replaced = _replace(fd, named, directory, target, st, data, durable)
-    except OSError as e:
+    except BaseException as e:  # a Ctrl-C too: a named copy holds the new content, maybe plaintext
         if named is not None:
             _unlink_quietly(named)
-        raise _write_error(path, e) from None
+        if isinstance(e, OSError):
+            raise _write_error(path, e) from None
+        raise
     if not replaced:
+        if named is not None:
+            _unlink_quietly(named)  # the copy that could not take the old file's place
         _rewrite_existing(path, target, data, what)
     elif durable:
         inplace.sync_directory(directory)
@@ -165,12 +169,17 @@ def _copy_xattrs(fd: int, target: str) -> bool:
 
 
 def _rewrite_existing(path: str, target: str, data: bytes, what: str, journal: bool = True) -> None:
-    """Rewrite ``target`` in place (see ``inplace``): same inode, so every name, owner and attribute stays."""
+    """Rewrite ``target`` in place (see ``inplace``): same inode, so every name, owner and attribute stays.
+
+    The journal (old and new bytes: plaintext for decrypt -i) is removed whenever the file is whole,
+    old or new, however the rewrite ends (a Ctrl-C delivered after it included); it stays only for a
+    file an error left torn, for the next run to finish."""
     try:
         fd = os.open(target, os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     except OSError as e:
         raise _open_error(what, path, e) from None
     copy = None
+    whole = True
     try:
         try:
             old = inplace.read_fd(fd)
@@ -180,17 +189,22 @@ def _rewrite_existing(path: str, target: str, data: bytes, what: str, journal: b
             copy = inplace.write_journal(os.path.dirname(target) or ".", target, os.fstat(fd), old, data)
         try:
             inplace.rewrite(fd, old, data)
-        except OSError as e:
-            try:
-                restored = inplace.read_fd(fd) == old
-            except OSError:
-                restored = False
-            if restored:
-                inplace.remove_journal(copy)
-            raise _write_error(path, e) from None
+        except BaseException as e:
+            whole = _holds(fd, old, data)  # torn: the journal is what finishes it
+            if isinstance(e, OSError):
+                raise _write_error(path, e) from None
+            raise
     finally:
         os.close(fd)
-    inplace.remove_journal(copy)
+        if copy is not None:
+            copy.close(remove=whole)
+
+
+def _holds(fd: int, *contents: bytes) -> bool:
+    try:
+        return inplace.read_fd(fd) in contents
+    except OSError:
+        return False
 
 
 def _write_special(path: str, target: str, data: bytes, what: str) -> None:

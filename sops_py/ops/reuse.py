@@ -120,8 +120,6 @@ class Pending:
         """After sealing: give every leaf unchanged at its full path the token it had in the first
         previous version holding it. Returns how many were kept."""
         from ..cipher import is_encrypted
-        from .crypt import identical
-
         sources = list(previous)
         kept = 0
         for path, slot in self.slots.items():
@@ -136,3 +134,24 @@ class Pending:
                     kept += 1
                     break
         return kept
+
+
+def identical(a: object, b: object) -> bool:
+    """Tree equality that also compares types (``1``, ``1.0`` and ``True`` are equal in Python, but
+    not in a sops file: each is encrypted with its type)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        assert isinstance(b, list)
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):
+            if isinstance(x, tuple):  # a Branch item: (key, value)
+                if not (isinstance(y, tuple) and identical(x[0], y[0]) and identical(x[1], y[1])):
+                    return False
+            elif not identical(x, y):
+                return False
+        return True
+    if isinstance(a, float) and a != a:
+        return b != b  # NaN: the same value for a sops file
+    return a == b

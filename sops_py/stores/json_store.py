@@ -33,12 +33,13 @@ import json.decoder
 import json.scanner
 import math
 import re
+import sys
 
 from ..errors import CouldNotReadInputFile, ErrorDumpingTree, SopsError
 from ..gofmt import format_g, format_json_float
 from ..gotext import go_quote
 from ..metadata import Metadata, to_branch
-from ..tree import Branch, Comment, Time
+from ..tree import DEEP_FRAMES, MAX_DEPTH, Branch, Comment, RecursionRoom, Time, TooDeep
 from . import split_nested_metadata
 
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
@@ -195,7 +196,9 @@ def _skip_ws(text: str, i: int) -> int:
 
 def _parse_json_document(data: bytes) -> Branch:
     """sops 3.13 treeBranchFromJSON; raises _GoError with Go's message."""
-    if _FAST_PATH:
+    # (not while another thread has raised the recursion limit for a deep tree: the C scanner
+    # recurses on the C stack, which that limit would no longer protect)
+    if _FAST_PATH and sys.getrecursionlimit() < DEEP_FRAMES:
         text = _go_decode(data)
         i = _skip_ws(text, 0)
         if i < len(text) and text[i] == "{":
@@ -406,6 +409,9 @@ class _GoTokenReader:
                     raise self._token_error(c)
                 self.pos += 1
                 self.stack.append(st)
+                if len(self.stack) > MAX_DEPTH:
+                    # deeper than anything sops finishes (it slows down without end): one clear line
+                    raise TooDeep()
                 if c == 0x5B:
                     self.state = _ARR_START
                     return _OPEN_ARR
@@ -626,6 +632,9 @@ def _indent_string(indent: int | None) -> str:
     return " " * indent
 
 
+_GO_MAX_NESTING = 10000  # encoding/json's scanner (maxNestingDepth)
+
+
 class _Emitter:
     """sops' encodeTree/encodeArray followed by Go json.Indent, written in one pass."""
 
@@ -633,6 +642,7 @@ class _Emitter:
         self.indent = indent
         self.out: list[str] = []
         self.newlines: list[str] = ["\n"]
+        self.too_deep = ""  # the first bracket that opens level _GO_MAX_NESTING + 1
 
     def _nl(self, depth: int) -> str:
         nls = self.newlines
@@ -642,8 +652,12 @@ class _Emitter:
 
     def value(self, v: Any, depth: int) -> None:
         if isinstance(v, Branch):
+            if depth >= _GO_MAX_NESTING and not self.too_deep:
+                self.too_deep = "{"
             self.branch(v, depth)
         elif isinstance(v, list):
+            if depth >= _GO_MAX_NESTING and not self.too_deep:
+                self.too_deep = "["
             self.array(v, depth)
         else:
             self.out.append(json_scalar(v))
@@ -698,9 +712,12 @@ def _encode(v: Any, indent: int | None) -> str:
     bad_indent = indent is not None and indent < -1
     em = _Emitter("" if bad_indent else _indent_string(indent))
     try:
-        em.value(v, 0)
+        with RecursionRoom():  # the emitter recurses in pure Python: a deep tree needs only the room
+            em.value(v, 0)
     except RecursionError:
         raise JSONEncodeError("json: nesting too deep to encode") from None
+    if em.too_deep:  # json.Indent (reindentJSON) refuses what nests deeper than Go's scanner allows
+        raise JSONEncodeError(f"invalid character '{em.too_deep}' exceeded max depth")
     if bad_indent:  # Go encodes before it checks the indent, so an encoding error wins
         raise JSONEncodeError(_INDENT_ERROR)
     return em.text()

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 # plain scalars may not start with these (flow, anchors, tags, quotes, block scalars, reserved)
 _NOT_PLAIN_FIRST = frozenset("#&*!|>'\"%@`,[]{}")
+_MAX_STACK = 9000  # deeper texts go to the full loader, which applies yaml.v3's 10,000-level limits
 _MAX_KEY = 1000  # yaml.v3 refuses simple keys over 1024 characters; leave those to the full loader
 _ESCAPES = {
     "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
@@ -381,6 +382,8 @@ def _scan(lines: list[str]) -> Branch:
                 opened = True
                 value = [] if item else Branch()
                 stack.append([indent, value, not item, None if item else set()])
+                if len(stack) > _MAX_STACK:
+                    raise _Bail  # near yaml.v3's depth limit: the full loader applies it
             else:
                 null_value = True
             if key_comment is not None:
@@ -425,6 +428,8 @@ def _scan(lines: list[str]) -> Branch:
                 frame[1].append(child)
                 frame = [indent, child, False, None]
                 stack.append(frame)
+                if len(stack) > _MAX_STACK:
+                    raise _Bail
                 s = rest
                 rest = s[1:].lstrip(" ")
             if not rest or rest[0] == "#":
@@ -448,6 +453,8 @@ def _scan(lines: list[str]) -> Branch:
             frame[1].append(child)
             frame = [indent, child, True, set()]
             stack.append(frame)
+            if len(stack) > _MAX_STACK:
+                raise _Bail
             s = rest
         else:
             key, raw, vpos = _key(s)

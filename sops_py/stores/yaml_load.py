@@ -62,7 +62,7 @@ from yaml import events as ev
 from yaml import tokens as tk
 
 from ..errors import CouldNotReadInputFile
-from ..tree import Branch, Comment
+from ..tree import Branch, Comment, call_deep
 from .yaml_resolve import MERGE, RESOLVE_FIRST, ScalarDecodeError, resolve_plain, resolve_tagged
 
 # ---------------------------------------------------------------------------------------- nodes
@@ -227,6 +227,8 @@ def _fast(text: str) -> list[Branch] | None:
                 decodes += 1
                 if aliased > 100 and _excessive(decodes, aliased):
                     _fail_aliasing()
+                if len(stack) >= _MAX_LEVELS:
+                    return None  # the port applies yaml.v3's depth limits exactly
                 stack.append([c, t is ev.MappingStartEvent, nokey, set(), e.anchor, 1])
                 continue
             elif t is ev.MappingEndEvent or t is ev.SequenceEndEvent:
@@ -356,6 +358,17 @@ def _line_start(text: str, i: int) -> int:
     return max(nl, cr) + 1
 
 
+_MAX_LEVELS = 10000  # yaml.v3's max_flow_level and max_indents (scannerc.go)
+
+
+def _too_deep(what: str, tok: Any) -> yaml.scanner.ScannerError:
+    """yaml.v3's scanner error for the flow level or indent stack past 10,000 (its marks are the
+    opening token's: the line is left out on the first line)."""
+    mark = tok.start_mark
+    return yaml.scanner.ScannerError(f"while increasing {what} level", mark,
+                                     f"exceeded max depth of {_MAX_LEVELS}", mark)
+
+
 class _Rec:
     """A yaml_comment_t: one comment text and the marks the scanner keeps for it."""
 
@@ -417,6 +430,8 @@ class _Scan:
                 ends = []
             if k == T_BMS or k == T_BSS:
                 indents.append(sm.column)
+                if len(indents) > _MAX_LEVELS:
+                    raise _too_deep("indent", tok)
                 toks.append((k, s, tok))
                 continue
             if k == T_KEY and s == tok.end_mark.index:
@@ -432,6 +447,8 @@ class _Scan:
             toks.append((k, s, tok))
             if k == T_FSS or k == T_FMS:
                 flow += 1
+                if flow > _MAX_LEVELS:
+                    raise _too_deep("flow", tok)
             elif k == T_FSE or k == T_FME:
                 flow -= 1
             em = tok.end_mark
@@ -1596,7 +1613,9 @@ def load_reference(text: str) -> list[Branch]:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load(text)
+        # the port recurses per nesting level: a deep text is read on a big stack
+        result: list[Branch] = call_deep(_load, text)
+        return result
     finally:
         if gc_was_enabled:
             gc.enable()

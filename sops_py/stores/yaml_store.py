@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import ErrorDumpingTree
 from ..metadata import Metadata, to_branch
-from ..tree import Branch
+from ..tree import Branch, call_deep
 from . import split_nested_metadata
 from .yaml_emit import emit_documents, emit_value
 from .yaml_lines import load_yaml
@@ -36,7 +36,9 @@ class YAMLStore:
         return split_nested_metadata(load_yaml(data))
 
     def emit_plain(self, branches: list[Branch]) -> bytes:
-        return emit_documents(branches, self._indent()).encode("utf-8", "surrogateescape")
+        # call_deep: a tree nesting deeper than Python's recursion limit is emitted on a big stack
+        text: str = call_deep(emit_documents, branches, self._indent())
+        return text.encode("utf-8", "surrogateescape")
 
     def emit_encrypted(self, branches: list[Branch], md: Metadata) -> bytes:
         meta = to_branch(md)
@@ -44,4 +46,5 @@ class YAMLStore:
         return self.emit_plain(out)
 
     def emit_value(self, value: Any) -> bytes:
-        return emit_value(value).encode("utf-8", "surrogateescape")  # sops --extract always indents 4
+        text: str = call_deep(emit_value, value)  # sops --extract always indents 4
+        return text.encode("utf-8", "surrogateescape")

@@ -98,9 +98,10 @@ def test_env_format_with_an_age_key_input(tmp_path: Path) -> None:
 def test_decrypt_format_and_cleanup_after_a_failure(tmp_path: Path) -> None:
     (tmp_path / "a.enc.json").write_bytes(sops_py.encrypt('{"k": "v"}', "json", age=[AGE_RECIPIENT], config=False))
     env = {**clean_env(), "SOPS_AGE_KEY_FILE": str(AGE_KEY_FILE)}
-    results, _, _ = run_action(tmp_path, {"files": "a.enc.json:out/a.json", "format": "decrypt"},
-                               {**env, "PATH": os.environ["PATH"]})
+    results, _, stdout = run_action(tmp_path, {"files": "a.enc.json:out/a.json", "format": "decrypt"},
+                                    {**env, "PATH": os.environ["PATH"]})
     assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert stdout.splitlines() == ["::add-mask::v"]  # masked before the copy is written; no JSON in the log
     out = tmp_path / "out" / "a.json"
     assert out.read_text() == sops_py.decrypt_file(tmp_path / "a.enc.json", keys=sops_py.Keys(
         age_key_file=AGE_KEY_FILE, environ={})).decode()
@@ -117,3 +118,15 @@ def test_decrypt_format_and_cleanup_after_a_failure(tmp_path: Path) -> None:
 def test_install_step_is_valid_bash() -> None:
     step = next(s for s in ACTION["runs"]["steps"] if s.get("id") == "install")
     assert subprocess.run(["bash", "-n", "-c", step["run"]], check=False).returncode == 0
+
+
+def test_file_names_are_never_patterns(tmp_path: Path) -> None:
+    """`files` is split on blanks only: a name with [ ] is that name, not a glob matching another file."""
+    (tmp_path / "s[1].enc.yaml").write_bytes(sops_py.encrypt("k: from-brackets\n", "yaml", age=[AGE_RECIPIENT],
+                                                             config=False))
+    (tmp_path / "s1.enc.yaml").write_bytes(sops_py.encrypt("k: from-s1\n", "yaml", age=[AGE_RECIPIENT],
+                                                           config=False))
+    results, github_env, _ = run_action(tmp_path, {"files": "s[1].enc.yaml", "age-key": AGE_KEY_FILE.read_text()},
+                                        clean_env())
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert "from-brackets" in github_env.read_text() and "from-s1" not in github_env.read_text()

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -225,3 +226,112 @@ def test_files_encrypted_by_the_real_sops(tmp_path: Path) -> None:
 
 def test_export_error_is_a_sops_error() -> None:
     assert issubclass(ex.ExportError, SopsError)
+
+
+def go_expand(s: str, mapping: Any) -> str:
+    """Go's os.Expand, which the GitLab runner applies to every variable not marked raw (dotenv report
+    variables are not): ``$$`` is ``$``, ``$NAME`` / ``${NAME}`` are looked up."""
+    special = set("*#$@!?-0123456789")
+    out, i, j = [], 0, 0
+    while j < len(s):
+        if s[j] == "$" and j + 1 < len(s):
+            out.append(s[i:j])
+            rest = s[j + 1:]
+            if rest[0] == "{":
+                if len(rest) > 2 and rest[1] in special and rest[2] == "}":
+                    name, w = rest[1], 3
+                else:
+                    end = rest.find("}")
+                    name, w = ("", 2) if end == 1 else ("", 1) if end < 0 else (rest[1:end], end + 1)
+            elif rest[0] in special:
+                name, w = rest[0], 1
+            else:
+                k = 0
+                while k < len(rest) and (rest[k].isascii() and (rest[k].isalnum() or rest[k] == "_")):
+                    k += 1
+                name, w = rest[:k], k
+            if name:
+                out.append(mapping(name))
+            elif w == 0:
+                out.append("$")
+            j += w
+            i = j + 1
+        j += 1
+    return "".join(out) + s[i:]
+
+
+def gitlab_reads(report: str) -> dict[str, str]:
+    """A dotenv report as GitLab reads it (Ci::ParseDotenvArtifactService: each line split at its first
+    '=', both parts stripped, names [a-zA-Z0-9_]+) and a later job's runner expands it."""
+    import re
+
+    parsed: dict[str, str] = {}
+    for line in report.split("\n")[:-1]:
+        m = re.match(r"^(.*?)=(.*)$", line)
+        assert m is not None, line
+        key, value = (g.strip(" \t\n\v\f\r\0") for g in m.groups())
+        assert re.fullmatch(r"[a-zA-Z0-9_]+", key), key
+        parsed[key] = value
+    return {k: go_expand(v, lambda n: "$" if n == "$" else parsed.get(n, "")) for k, v in parsed.items()}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True),
+                       st.text(st.sampled_from("ab $${}=_'\"#\t\\") | st.characters(blacklist_categories=("Cs",),
+                               blacklist_characters="\r\n\0"))
+                       .filter(lambda v: v == v.strip(" \t\n\v\f\r"))))
+def test_gitlab_report_round_trips_through_gitlab_and_the_runner(env: dict[str, str]) -> None:
+    assert gitlab_reads(ex.gitlab_dotenv(env)) == env
+
+
+def test_gitlab_refuses_what_it_would_alter_and_mask(tmp_path: Path) -> None:
+    assert ex.gitlab_dotenv({"P": "a$HOME$$b"}) == "P=a$$HOME$$$$b\n"
+    for value, message in ((" lead", "blanks"), ("trail\t", "blanks"), ("a\nb", "several lines")):
+        with pytest.raises(ex.ExportError, match=message):
+            ex.gitlab_dotenv({"K": value})
+    f = enc(tmp_path, "s.enc.yaml", "a: secret-a\n")
+    out = io.StringIO()
+    with pytest.raises(ex.ExportError, match="GitLab does not read ::add-mask::"):
+        ex.export([str(f)], "gitlab", output=str(tmp_path / "r.env"), mask=True, stdout=out)
+    assert out.getvalue() == "" and not (tmp_path / "r.env").exists()
+
+
+def test_github_refuses_what_the_runner_rejects_and_masks_trimmed_lines(tmp_path: Path) -> None:
+    with pytest.raises(ex.ExportError, match="refuses NODE_OPTIONS"):
+        ex.github_env({"node_options": "--require x"})
+    with pytest.raises(ex.ExportError, match="carriage return"):
+        ex.github_env({"K": "v\r"})
+    assert ex.mask_lines({"K": "  indented secret \nx"}) == [
+        "::add-mask::  indented secret \n", "::add-mask::indented secret\n", "::add-mask::x\n"]
+    f = enc(tmp_path, "s.enc.yaml", "NODE_OPTIONS: --require ./evil.js\n")
+    github_env = tmp_path / "github_env"
+    out = io.StringIO()
+    with pytest.raises(ex.ExportError):
+        ex.export([str(f)], "github", environ={"GITHUB_ENV": str(github_env)}, stdout=out)
+    assert out.getvalue() == "" and not github_env.exists()
+
+
+def test_cli_takes_keyservice_options(tmp_path: Path) -> None:
+    """export and diff take sops' --keyservice, --enable-local-keyservice and --decryption-order."""
+    good = enc(tmp_path, "good.enc.yaml", "a: secret-a\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOPS_", "GITHUB_"))}
+    env["SOPS_AGE_KEY_FILE"] = str(AGE_KEY_FILE)
+    proc = cli("--format", "json", "--decryption-order", "age,pgp", str(good), env=env, cwd=tmp_path)
+    assert proc.returncode == 0 and json.loads(proc.stdout) == {"a": "secret-a"}, proc.stderr
+    proc = cli("--format", "json", "--no-enable-local-keyservice", str(good), env=env, cwd=tmp_path)
+    assert proc.returncode == 128 and proc.stdout == "" and "secret-a" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "sops_py", "diff", "--no-enable-local-keyservice", str(good),
+                           str(good)], capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)},
+                          cwd=tmp_path, check=False, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == "", proc.stderr  # no key: ciphertext compared, identical
+
+
+def test_a_failed_report_write_leaves_no_plaintext(tmp_path: Path) -> None:
+    f = enc(tmp_path, "s.enc.yaml", "a: secret-report-value\n")
+    (tmp_path / "report.env").mkdir()  # the report path is a directory: the write fails
+    out = io.StringIO()
+    with pytest.raises(SopsError) as info:
+        ex.export([str(f)], "gitlab", output=str(tmp_path / "report.env"), stdout=out)
+    assert "secret-report-value" not in info.value.message and out.getvalue() == ""
+    for path in tmp_path.rglob("*"):
+        assert not path.is_file() or b"secret-report-value" not in path.read_bytes(), path

@@ -389,3 +389,18 @@ def test_neither_import_nor_cli_start_up_loads_the_kubernetes_integrations() -> 
              "print(sorted(m for m in sys.modules if m.startswith('sops_py.integrations.')))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    """A FIFO would block the build and /dev/zero would exhaust memory: both are refused at once."""
+    root = tmp_path / "k"
+    root.mkdir()
+    os.mkfifo(root / "pipe.enc.yaml")
+    with pytest.raises(GeneratorError) as e:
+        run(root, GEN + "files: [pipe.enc.yaml]\n")
+    assert str(e.value) == ('error decrypting file "pipe.enc.yaml" from manifest.Files: error reading '
+                            '"pipe.enc.yaml": read pipe.enc.yaml: not a regular file')
+    with pytest.raises(GeneratorError, match="read /dev/zero: not a regular file"):
+        run(root, GEN + "secretFrom:\n- files: [/dev/zero]\n", restricted=False)
+    with pytest.raises(GeneratorError, match='error reading ".": read .: is a directory'):
+        run(root, GEN + "files: [.]\n")

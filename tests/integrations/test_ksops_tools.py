@@ -275,3 +275,26 @@ def test_hostile_paths_fail_the_kubectl_build(tmp_path: Path) -> None:
     (app / "gen.yaml").write_text(base + "files: [link-in.enc.yaml]\n")
     ok = kubectl_build(app, e)
     assert ok.returncode == 0 and "username: admin" in ok.stdout, ok.stderr
+
+
+@pytest.mark.parametrize("behavior", ["merge", "replace"])
+def test_behavior_annotation_merges_into_or_replaces_a_base_secret(tmp_path: Path, behavior: str) -> None:
+    base, overlay = tmp_path / "base", tmp_path / "overlay"
+    base.mkdir()
+    overlay.mkdir()
+    (base / "secret.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\n"
+                                      "data:\n  from-base: a2VwdA==\n")
+    (base / "kustomization.yaml").write_text("resources: [secret.yaml]\n")
+    write_encrypted(overlay, "app.enc.env", ENV_TEXT, tool="sops-py")
+    (overlay / "gen.yaml").write_text(
+        "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata: {name: g}\nsecretFrom:\n- metadata:\n    name: app\n"
+        f"    annotations:\n      kustomize.config.k8s.io/behavior: {behavior}\n"
+        "      kustomize.config.k8s.io/needs-hash: \"false\"\n  type: Opaque\n  envs: [app.enc.env]\n")
+    (overlay / "kustomization.yaml").write_text("resources: [../base]\ngenerators: [gen.yaml]\n")
+    install(str(tmp_path / "xdg" / "kustomize" / "plugin"))
+    proc = kubectl_build(overlay, env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    (secret,) = yaml.safe_load_all(proc.stdout)
+    assert secret["metadata"] == {"name": "app"}  # kustomize consumed the generator annotations
+    assert secret["stringData"] == {"USER": "admin", "PASS": "p@ss word", "TOKEN": "abc"}
+    assert secret.get("data") == ({"from-base": "a2VwdA=="} if behavior == "merge" else None)

@@ -227,3 +227,59 @@ def test_a_base_outside_the_root_names_the_root_option(tmp_path: Path) -> None:
         SourceDecryptor(str(app), Keys(environ={})).walk(str(app))
     assert str(e.value) == ("path '../base' (in .) leaves the kustomization root (--root names a wider one, such as "
                             "the repository)")
+
+
+def test_kustomize_errors_never_show_decrypted_sources(tmp_path: Path) -> None:
+    """kustomize quotes a dotenv line it cannot decode, and reads it decrypted: the message shown is
+    cleaned of every decrypted value (and of Go's byte-list printing of the line)."""
+    app = tmp_path / "app"
+    app.mkdir()
+    write_encrypted(app, "app.enc.env", b"USER=admin\nTOKEN=S3cr3t\xffTail\n", tool="sops-py")
+    (app / "kustomization.yaml").write_text("secretGenerator:\n- name: s\n  envs: [app.enc.env]\n")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    proc = run_cli(["kustomize", str(app)], env(tmp_path, TMPDIR=str(tmpdir)), tmp_path)
+    assert proc.returncode == 1 and proc.stdout == b""
+    message = proc.stderr.decode()
+    assert message.startswith("kubectl kustomize failed: loading KV pairs: env source files: [app.enc.env]: line "
+                              "[redacted] has invalid utf8 bytes : [redacted]"), message
+    assert "S3cr3t" not in message and "Tail" not in message and "84 111" not in message
+    assert list(tmpdir.iterdir()) == []
+
+
+def test_kustomize_messages_are_unwrapped_from_kubectl_log_lines() -> None:
+    from sops_py.integrations.kustomize_build import _kustomize_error
+
+    one = 'E1208 00:11:59.744497    8532 run.go:72] "command failed" err="a \\"b\\": c\\xff\\n\\u00e9"\n'
+    assert _kustomize_error(one) == 'a "b": c\ufffd\né'
+    block = 'E1208 00:11:15.425102    5007 run.go:72] "command failed" err=<\n\tfirst `\n\tpath: p.yaml\n\t` end\n >\n'
+    assert _kustomize_error(block) == "first `\npath: p.yaml\n` end"
+    assert _kustomize_error("Error: plain kustomize\n") == "Error: plain kustomize"
+
+
+def test_revealed_text_is_what_the_encrypted_file_hides() -> None:
+    from sops_py.integrations.kustomize import redact, revealed_text
+
+    encrypted = b"password: ENC[AES256_GCM,data:xx,type:str]\nusername: admin\nsops:\n  mac: ENC[...]\n"
+    plain = b"password: correct horse\nusername: admin\n"
+    secrets = revealed_text(encrypted, plain)
+    assert "correct horse" in secrets and "horse" in secrets and not any("admin" in s for s in secrets)
+    assert redact("value 'correct horse' and [99 111 114 114] for admin", secrets) == \
+        "value '[redacted]' and [redacted] for admin"
+
+
+def test_absolute_links_inside_the_root_are_followed_in_the_copy(tmp_path: Path) -> None:
+    """An absolute link to a file inside the root works as with kustomize alone, and the decrypted
+    file is written in the private copy, never through the link into the user's tree."""
+    root = tmp_path / "repo"
+    app = root / "app"
+    (app / "secrets").mkdir(parents=True)
+    shared = write_encrypted(app / "secrets", "shared.enc.env", "A=1\nB=two\n", tool="sops-py")
+    (app / "link.enc.env").symlink_to(shared)  # absolute
+    (app / "kustomization.yaml").write_text("secretGenerator:\n- name: s\n  envs: [link.enc.env]\n"
+                                            "  options: {disableNameSuffixHash: true}\n")
+    before = snapshot(root)
+    proc = run_cli(["kustomize", "--root", str(root), str(app)], env(tmp_path), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert yaml.safe_load(proc.stdout)["data"] == {"A": "MQ==", "B": "dHdv"}
+    assert snapshot(root) == before and os.readlink(app / "link.enc.env") == str(shared)

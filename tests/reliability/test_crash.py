@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from sops_py import api
-from sops_py.ops import inplace
+from sops_py.ops import inplace, leftovers
 from tests.helpers import AGE_KEY_FILE, AGE_RECIPIENT, ROOT
 
 SEED = 16
@@ -135,8 +135,8 @@ def _no_plaintext_left(tmp: Path) -> Callable[[str], None]:
 
     def check(op: str) -> None:
         d = tmp / "work"
-        inplace._swept.discard(str(d))
-        inplace.sweep(str(d))
+        leftovers._swept.discard(str(d))
+        leftovers.sweep(str(d))
         assert [p.name for p in d.iterdir() if p.name != "big.yaml"] == []
         from sops_py.ops.edit import _sweep_edit_dirs
 
@@ -200,7 +200,7 @@ def test_sigkill_during_an_in_place_rewrite_is_finished_by_the_next_run(tmp_path
     assert damaged != old and damaged != old.upper()  # half-written, as any in-place write would be
     journals = [p for p in d.iterdir() if p.name.endswith(inplace.JOURNAL_SUFFIX)]
     assert len(journals) == 1
-    inplace._swept.discard(str(d))
+    leftovers._swept.discard(str(d))
     api_write = subprocess.run([sys.executable, "-c", "from sops_py.ops import files; "
                                 f"files.write_atomic({str(d / 'other.yaml')!r}, b'x')"], cwd=ROOT, timeout=120,
                                check=False)

@@ -123,7 +123,7 @@ CASES = [
 
 @requires_sops
 @pytest.mark.parametrize("comment", [False, True], ids=["events", "port"])
-@pytest.mark.parametrize("merge", [False, True], ids=["lists", "merges"])
+@pytest.mark.parametrize("merge", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["lists", "merges"])
 def test_same_verdict_as_sops_near_the_limit(tmp_path: Path, comment: bool, merge: bool) -> None:
     store = get_store("yaml")
     differences = []

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from sops_py import api
-from sops_py.ops import inplace
+from sops_py.ops import inplace, leftovers
 from tests.cli.cli_harness import run_go, run_py
 from tests.helpers import AGE2_RECIPIENT, AGE_KEY_FILE, AGE_RECIPIENT
 
@@ -37,7 +37,7 @@ open(path, "w").write(text.replace("hunter2", "correct horse"))
 
 @pytest.fixture(autouse=True)
 def _fresh_sweeps() -> None:
-    inplace._swept.clear()
+    leftovers._swept.clear()
 
 
 @pytest.fixture
