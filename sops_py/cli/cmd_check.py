@@ -1,6 +1,6 @@
 """`sops-py check [PATH ...]` (a sops-py extension): the keyless pre-commit check of
 ``sops_py.integrations.check``, printed as text, JSON or GitHub annotations; exit 0 when clean, 1
-when a problem was found."""
+when a problem was found or ``--fix`` encrypted a file."""
 
 from __future__ import annotations
 
@@ -44,4 +44,6 @@ def check_cmd(ctx: click.Context, /, paths: tuple[str, ...], **opts: Any) -> Non
                            strict_keys=bool(opts.get("strict_keys")))
     report = run_check(list(paths), options, env.cwd)
     click.echo(render(report, fmt), nl=False)
-    ctx.exit(EXIT_OK if report.ok else EXIT_PROBLEMS_FOUND)
+    # a fixer that changed files fails, as pre-commit's own fixers do: the commit must be retried with
+    # the encrypted files staged (and a CI run of --fix must not look clean)
+    ctx.exit(EXIT_OK if report.ok and not report.fixed else EXIT_PROBLEMS_FOUND)

@@ -248,7 +248,7 @@ class Checker:
             self._add(shown, found.line, ERROR, found.message, found.key)
         wanted = _rule_metadata(rule)
         differs = (wanted.crypt_rule(), wanted.mac_only_encrypted) != (md.crypt_rule(), md.mac_only_encrypted)
-        copy = deepcopy(branches) if differs else None  # the walk changes the tree it is given
+        copy = _copy(branches) if differs else None  # the walk changes the tree it is given
         try:
             leaves = plaintext_leaves(branches, md)
         except SopsError as e:
@@ -396,6 +396,18 @@ class Checker:
             self._add(shown, 1, ERROR, f"not encrypted: .sops.yaml says it must be (run `sops-py encrypt -i "
                                        f"{shown}`)")
         return False
+
+
+def _copy(branches: list[Branch]) -> list[Branch] | None:
+    """A deep copy of the documents (deepcopy recurses in pure Python: it gets the walk's room), or
+    None for a tree too deep to copy (the walk reports it)."""
+    from ..tree import RecursionRoom
+
+    with RecursionRoom():
+        try:
+            return deepcopy(branches)
+        except RecursionError:
+            return None
 
 
 def _rule_metadata(rule: Any) -> Metadata:

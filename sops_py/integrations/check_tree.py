@@ -31,6 +31,7 @@ _TOKEN = re.compile(r"ENC\[AES256_GCM,data:([A-Za-z0-9+/=]+),iv:([A-Za-z0-9+/=]+
                     r"type:(str|int|float|bool|time|comment|bytes)\]")
 IV_SIZE = 32  # sops' nonce size
 TAG_SIZE = 16  # the GCM tag
+MAX_SHOWN = 200  # characters of a key path in a message
 
 
 _a2b: Any = binascii.a2b_base64  # strict_mode (Python >= 3.11) is missing from older typeshed stubs
@@ -163,4 +164,6 @@ def display_path(path: Path) -> str:
             out += ("." if out else "") + step.name
         else:
             out += f"[{step}]"
+    if len(out) > MAX_SHOWN:  # a hostile nesting must not make a line of kilobytes
+        out = f"{out[:MAX_SHOWN // 2]}...{out[-MAX_SHOWN // 2:]}"
     return out or "(top level)"

@@ -41,7 +41,6 @@ only under a lock; clients (thread-safe) are cached per (region, profile, role) 
 from __future__ import annotations
 
 import base64
-import binascii
 import os
 import re
 import socket
@@ -50,6 +49,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from .. import gobase64
 from ..metadata import KeyEntry
 from . import KeyFailed, registry
 
@@ -63,7 +63,6 @@ READ_TIMEOUT = 10.0
 MAX_ATTEMPTS = 3
 # Assume the role again when its temporary credentials have less than this left (seconds).
 ROLE_REFRESH_MARGIN = 300.0
-_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 def region_from_arn(arn: str) -> str:
@@ -85,28 +84,12 @@ def sts_session_name(hostname: str | None = None) -> str:
     return name[:ROLE_SESSION_NAME_LIMIT]
 
 
-def _go_base64_error(text: str) -> str:
-    """Go's ``illegal base64 data at input byte N`` for a string base64.StdEncoding rejects."""
-    data = text.encode("utf-8", "surrogateescape")
-    pos = 0
-    for i, ch in enumerate(data):
-        if ch in (0x0A, 0x0D):
-            continue
-        if ch == 0x3D:  # '=': padding must end the input
-            return f"illegal base64 data at input byte {pos}"
-        if ch not in _B64:
-            return f"illegal base64 data at input byte {i}"
-        pos = i + 1
-    return f"illegal base64 data at input byte {pos}"
-
-
 def decode_enc(enc: str) -> bytes:
     """``enc`` decoded as Go's base64.StdEncoding does (CR/LF ignored, padding required)."""
-    stripped = enc.replace("\r", "").replace("\n", "")
     try:
-        return base64.b64decode(stripped.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raise KeyFailed(f"error base64-decoding encrypted data key: {_go_base64_error(enc)}") from None
+        return gobase64.decode(enc.encode("utf-8", "surrogateescape"))
+    except gobase64.GoBase64Error as e:
+        raise KeyFailed(f"error base64-decoding encrypted data key: {e}") from None
 
 
 def _sdk_errors() -> tuple[type[Exception], type[Exception]]:

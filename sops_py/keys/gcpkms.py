@@ -36,7 +36,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import ipaddress
 import json
 import os
@@ -47,6 +46,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from .. import gobase64
 from ..gotext import go_quote
 from ..metadata import KeyEntry
 from . import KeyFailed, registry
@@ -280,48 +280,13 @@ def _is_loopback(name: str) -> bool:
 
 # ------------------------------------------------------------------ Go's base64.StdEncoding, CRC32C
 
-_B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-
-
 def go_b64decode(text: str) -> bytes:
     """``text`` decoded as Go's base64.StdEncoding (CR/LF skipped, padding required, trailing bits
     ignored); Go's ``illegal base64 data at input byte N`` otherwise (sops prints it bare)."""
-    src = text.encode("utf-8", "surrogateescape")
-    err = _go_b64_error(src)
-    if err is not None:
-        raise KeyFailed(f"illegal base64 data at input byte {err}")
-    return binascii.a2b_base64(src.replace(b"\r", b"").replace(b"\n", b""))
-
-
-def _go_b64_error(src: bytes) -> int | None:
-    """The offset Go's decodeQuantum reports for ``src``, or None when it decodes."""
-    n, si = len(src), 0
-    while si < n:
-        j = 0
-        while j < 4:
-            if si == n:
-                return None if j == 0 else si - j
-            c = src[si]
-            si += 1
-            if c in _B64:
-                j += 1
-            elif c in (0x0A, 0x0D):
-                continue
-            elif c != 0x3D or j < 2:
-                return si - 1
-            else:  # padding: "xx==" or "xxx=", then only CR/LF may follow
-                if j == 2:
-                    while si < n and src[si] in (0x0A, 0x0D):
-                        si += 1
-                    if si == n:
-                        return n
-                    if src[si] != 0x3D:
-                        return si - 1
-                    si += 1
-                while si < n and src[si] in (0x0A, 0x0D):
-                    si += 1
-                return si if si < n else None
-    return None
+    try:
+        return gobase64.decode(text.encode("utf-8", "surrogateescape"))
+    except gobase64.GoBase64Error as e:
+        raise KeyFailed(str(e)) from None
 
 
 def _crc32c_entry(c: int) -> int:

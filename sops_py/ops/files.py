@@ -70,14 +70,14 @@ def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = T
     directory = os.path.dirname(target) or "."
     leftovers.sweep(directory)
     if st is not None and st.st_nlink > 1:
-        _rewrite_existing(path, target, data, what)
+        _rewrite_existing(path, target, data, what, st)
         return
     try:
         # an existing file's copy stays private until it has the old file's owner and mode
         fd, named = inplace.open_unnamed_or_named(directory, mode=0o600 if st is not None else 0o666)
     except OSError as e:
         if st is not None and e.errno in _REFUSED:
-            _rewrite_existing(path, target, data, what, journal=False)  # the directory takes no new entry
+            _rewrite_existing(path, target, data, what, st, journal=False)  # the directory takes no new entry
             return
         raise _open_error(what, path, e) from None
     try:
@@ -91,7 +91,7 @@ def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = T
     if not replaced:
         if named is not None:
             _unlink_quietly(named)  # the copy that could not take the old file's place
-        _rewrite_existing(path, target, data, what)
+        _rewrite_existing(path, target, data, what, st)
     elif durable:
         inplace.sync_directory(directory)
 
@@ -168,16 +168,27 @@ def _copy_xattrs(fd: int, target: str) -> bool:
     return True
 
 
-def _rewrite_existing(path: str, target: str, data: bytes, what: str, journal: bool = True) -> None:
+def _rewrite_existing(path: str, target: str, data: bytes, what: str, st: os.stat_result | None,
+                      journal: bool = True) -> None:
     """Rewrite ``target`` in place (see ``inplace``): same inode, so every name, owner and attribute stays.
+
+    The file opened must be the one examined (``st``), reached without a symlink: whoever can write the
+    directory (root rewriting a service user's file in that user's directory) could otherwise swap in
+    a link to another file between the look and the write, and have it overwritten.
 
     The journal (old and new bytes: plaintext for decrypt -i) is removed whenever the file is whole,
     old or new, however the rewrite ends (a Ctrl-C delivered after it included); it stays only for a
     file an error left torn, for the next run to finish."""
     try:
-        fd = os.open(target, os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+        fd = os.open(target, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     except OSError as e:
         raise _open_error(what, path, e) from None
+    opened = os.fstat(fd)
+    if st is not None and (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+        os.close(fd)
+        raise CouldNotWriteOutputFile(f"Could not open {what} file for writing: open {path}: "
+                                      "the file was replaced while it was being written")
     copy = None
     whole = True
     try:

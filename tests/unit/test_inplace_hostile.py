@@ -381,3 +381,35 @@ def test_set_id_bits_end_as_sops_leaves_them(tmp_path: Path, owner: int) -> None
         st_ = f.stat()
         modes[tool[0]] = (stat.S_IMODE(st_.st_mode), st_.st_uid, st_.st_gid)
     assert modes["sops"] == modes[sys.executable]
+
+
+# ------------------------------------------------------------------ the target swapped under the write
+
+
+@pytest.mark.parametrize("swap", ["symlink", "other file"])
+def test_a_target_swapped_before_an_in_place_rewrite_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    swap: str) -> None:
+    """Whoever can write the directory swaps the hard-linked file (just examined) for a symlink to, or
+    another name of, a file they cannot write: the rewrite must not land there."""
+    d = tmp_path / "theirs"
+    d.mkdir()
+    f = d / "s.yaml"
+    f.write_bytes(OLD)
+    os.link(f, d / "twin.yaml")
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"root's file")
+    real_sweep = leftovers.sweep
+
+    def swap_then_sweep(directory: str) -> None:
+        f.unlink()
+        if swap == "symlink":
+            f.symlink_to(victim)
+        else:
+            os.link(victim, f)
+        real_sweep(directory)
+
+    monkeypatch.setattr(leftovers, "sweep", swap_then_sweep)
+    with pytest.raises(files.CouldNotWriteOutputFile, match=r"^Could not open output file for writing: open "):
+        write_atomic(str(f), NEW)
+    assert victim.read_bytes() == b"root's file"
+    assert _leftovers(d) == []
