@@ -14,7 +14,7 @@ PKG = ROOT / "sops_py"
 # Lowest first. A module's layer is that of the longest prefix listed here.
 LAYERS: list[tuple[str, ...]] = [
     ("sops_py.errors", "sops_py.version", "sops_py.record", "sops_py.log", "sops_py.gotext", "sops_py.gofmt",
-     "sops_py.goregexp", "sops_py.crypto", "sops_py.shamir", "sops_py.tree", "sops_py.treepath"),
+     "sops_py.goregexp", "sops_py.gobase64", "sops_py.crypto", "sops_py.shamir", "sops_py.tree", "sops_py.treepath"),
     ("sops_py.keys.registry",),
     ("sops_py.metadata", "sops_py.semver", "sops_py.rules", "sops_py.cipher", "sops_py.walk"),
     ("sops_py.keys", "sops_py.keyspec"),

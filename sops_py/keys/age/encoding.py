@@ -10,6 +10,8 @@ from __future__ import annotations
 import binascii
 import os
 
+from ... import gobase64
+
 TYPE_CHECKING = False  # typing costs ~8 ms at start-up; mypy reads this block as always true
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,85 +67,13 @@ def _utf8(s: str) -> bytes:
 
 # ------------------------------------------------------------------ base64 (Go encoding/base64, strict)
 
-_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_B64_MAP = {ord(c): i for i, c in enumerate(_B64)}
-
-
 def _b64_decode(src: bytes, padded: bool) -> bytes:
-    """Strict base64 as Go decodes it (decodeQuantum), with Go's CorruptInputError offsets."""
-    # Canonical input (what age writes) decodes in C: it is canonical iff re-encoding gives it back.
-    # Everything else (CR/LF, bad characters or padding, non-zero trailing bits) takes Go's path below.
+    """Strict base64 as age decodes it (Go's ``StdEncoding.Strict()`` / ``RawStdEncoding.Strict()``),
+    with Go's CorruptInputError offsets."""
     try:
-        out = binascii.a2b_base64(src if padded else src + b"=" * (-len(src) % 4))
-    except binascii.Error:
-        pass
-    else:
-        enc = binascii.b2a_base64(out, newline=False)
-        if (enc if padded else enc.rstrip(b"=")) == src:
-            return out
-    return _b64_decode_go(src, padded)
-
-
-def _b64_decode_go(src: bytes, padded: bool) -> bytes:
-    out = bytearray()
-    si = 0
-    n = len(src)
-    while si < n:
-        dbuf = [0, 0, 0, 0]
-        dlen = 4
-        j = 0
-        err_at: int | None = None
-        while j < 4:
-            if si == n:
-                if j == 0:
-                    return bytes(out)
-                if j == 1 or padded:
-                    raise _GoError(f"illegal base64 data at input byte {si - j}")
-                dlen = j
-                break
-            c = src[si]
-            si += 1
-            v = _B64_MAP.get(c)
-            if v is not None:
-                dbuf[j] = v
-                j += 1
-                continue
-            if c in (0x0A, 0x0D):
-                continue
-            if not padded or c != 0x3D:
-                raise _GoError(f"illegal base64 data at input byte {si - 1}")
-            # padding
-            if j in (0, 1):
-                raise _GoError(f"illegal base64 data at input byte {si - 1}")
-            if j == 2:
-                while si < n and src[si] in (0x0A, 0x0D):
-                    si += 1
-                if si == n:
-                    raise _GoError(f"illegal base64 data at input byte {n}")
-                if src[si] != 0x3D:
-                    raise _GoError(f"illegal base64 data at input byte {si - 1}")
-                si += 1
-            while si < n and src[si] in (0x0A, 0x0D):
-                si += 1
-            if si < n:
-                err_at = si
-            dlen = j
-            break
-        val = dbuf[0] << 18 | dbuf[1] << 12 | dbuf[2] << 6 | dbuf[3]
-        b0, b1, b2 = (val >> 16) & 0xFF, (val >> 8) & 0xFF, val & 0xFF
-        if dlen == 4:
-            out += bytes((b0, b1, b2))
-        elif dlen == 3:
-            if b2 != 0:
-                raise _GoError(f"illegal base64 data at input byte {si - 1}")
-            out += bytes((b0, b1))
-        elif dlen == 2:
-            if b1 != 0 or b2 != 0:
-                raise _GoError(f"illegal base64 data at input byte {si - 2}")
-            out.append(b0)
-        if err_at is not None:
-            raise _GoError(f"illegal base64 data at input byte {err_at}")
-    return bytes(out)
+        return gobase64.decode(src, padded=padded, strict=True)
+    except gobase64.GoBase64Error as e:
+        raise _GoError(str(e)) from None
 
 
 def _b64_std(data: bytes) -> str:
