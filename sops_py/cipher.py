@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 NONCE_SIZE = 32  # sops uses a 32-byte GCM nonce, not the usual 12
 _ENC_PREFIX = "ENC[AES256_GCM,"
 _DATA_HEAD = _ENC_PREFIX + "data:"  # how every token starts
-_ENC_PATTERN = r"(?s)^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]"
+# Go's "." stops at a newline, so a comment holding two tokens (INI joins a run of comment lines)
+# decrypts as its first token, as in sops
+_ENC_PATTERN = r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]"
 _TOKEN = "ENC[AES256_GCM,data:%s,iv:%s,tag:%s,type:%s]"  # data, iv and tag in base64, then the type
 _NOT_BASE64 = "!"  # stands in for a token field that fails its check: strict base64 decoding then raises
 

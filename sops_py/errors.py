@@ -11,6 +11,7 @@ class SopsError(Exception):
 
     exit_code = 1
     hint = ""  # what to do next, shown after the message on a terminal (see ``report``)
+    verbatim = False  # True: a message ending in a newline keeps it (sops prints an empty line after it)
 
     def __init__(self, message: str, exit_code: int | None = None, hint: str = "") -> None:
         super().__init__(message)
@@ -212,7 +213,7 @@ def report(exc: BaseException, stderr: object = None) -> int:
 
     out = sys.stderr if stderr is None else stderr
     if isinstance(exc, SopsError):
-        text = str(exc).rstrip("\n") + "\n"
+        text = (str(exc) if exc.verbatim else str(exc).rstrip("\n")) + "\n"
         hint = getattr(exc, "hint", "")
         if hint and getattr(out, "isatty", lambda: False)():
             text += f"hint: {hint}\n"

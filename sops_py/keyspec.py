@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 # compiled where used (`re` costs ms at start-up; age keys never need them)
-_AZKV = r"^(https://[^/]+)/keys/([^/]+)(?:/([^/]*))?/?$"
+_AZKV = r"^(https://[^/]+)/keys/([^/]+)(?:/([^/]*))?$"  # sops' NewMasterKeyFromURL (no "/" after a version)
 _VAULT = r"^(https?://[^/]+)/v1/(.+)/keys/([^/]+)/?$"
 
 
@@ -86,9 +86,12 @@ def azkv_keys(urls: list[str], options: KeyOptions | None = None) -> list[KeyEnt
     for u in urls:
         import re  # here, not above: most calls get no URL at all
 
-        m = re.match(_AZKV, u.strip())
+        u = u.strip()
+        m = re.match(_AZKV, u)
         if not m:
-            raise SopsError(f"could not parse {u!r} as an Azure Key Vault key URL")
+            from .gotext import go_quote
+
+            raise SopsError(f"could not parse {go_quote(u)} into a valid Azure Key Vault MasterKey []")
         out.append(KeyEntry("azure_kv", {"vault_url": m.group(1), "name": m.group(2),
                                          "version": m.group(3) or "", "created_at": _now(), "enc": ""}))
     return out

@@ -211,11 +211,75 @@ def _load_group(raw: dict[str, Any]) -> list[KeyEntry]:
     return group
 
 
-def load(branch: Any) -> Metadata:
-    """Build Metadata from the ``sops`` value of a tree (a Branch), validating like sops' ToInternal."""
+# The Go types of sops 3.11's metadata struct, for the typed stores' checks (``check_typed``).
+_GO_LIST_TYPES = {"key_groups": "keygroup", "kms": "kmskey", "gcp_kms": "gcpkmskey", "azure_kv": "azkvkey",
+                  "hc_vault": "vaultkey", "age": "agekey", "pgp": "pgpkey"}
+_GO_STRINGS = ("lastmodified", "mac", "version", *CRYPT_RULES)
+_YAML_TAGS = {str: "!!str", bool: "!!bool", int: "!!int", float: "!!float", dict: "!!map", list: "!!seq"}
+
+
+def _json_kind(value: Any) -> str:
+    """How Go's UnmarshalTypeError names a JSON value (``Value``)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return "number"
+
+
+def check_typed(raw: dict[str, Any], store: str) -> None:
+    """Refuse metadata whose types sops never writes in a typed store (JSON, YAML): a string or an
+    out-of-range shamir_threshold, key lists that are not lists... sops 3.11 decoded the section into
+    a Go struct and refused these; 3.13 converts them weakly. Being strict costs no real file and
+    keeps a hand-edited (or hostile) section from being read in a way its author did not see.
+    Messages follow sops 3.11's (YAML without the line number, which the tree does not keep)."""
+
+    def fail(name: str, value: Any, go_type: str) -> None:
+        if store == "json":
+            kind = _json_kind(value)
+            if kind == "number" and go_type == "int":
+                kind = f"number {value}"
+            raise SopsError(f"Error unmarshalling input json: json: cannot unmarshal {kind} into Go struct "
+                            f"field Metadata.sops.{name} of type {go_type}")
+        tag = _YAML_TAGS.get(type(value), "!!str")
+        shown = "" if isinstance(value, (dict, list)) else f" `{value}`"
+        raise SopsError(f"Error unmarshalling input yaml: yaml: unmarshal errors: cannot unmarshal "
+                        f"{tag}{shown} into {go_type} (sops.{name})")
+
+    st = raw.get("shamir_threshold")
+    if st is not None:
+        if isinstance(st, bool) or not isinstance(st, (int, float)):
+            fail("shamir_threshold", st, "int")
+        if isinstance(st, float) and not st.is_integer():  # 2.0: old JSON files may hold one
+            fail("shamir_threshold", st, "int")
+        if not -(1 << 63) <= st < (1 << 63):
+            fail("shamir_threshold", st, "int")
+    for name, elem in _GO_LIST_TYPES.items():
+        value = raw.get(name)
+        if value is not None and not isinstance(value, list):
+            fail(name, value, f"[]stores.{elem}")
+    moe = raw.get("mac_only_encrypted")
+    if store == "json":
+        if moe is not None and not isinstance(moe, bool):
+            fail("mac_only_encrypted", moe, "bool")
+        for name in _GO_STRINGS:
+            value = raw.get(name)
+            if value is not None and not isinstance(value, str):
+                fail(name, value, "string")
+
+
+def load(branch: Any, store: str = "") -> Metadata:
+    """Build Metadata from the ``sops`` value of a tree (a Branch), validating like sops' ToInternal.
+    ``store``: "json" or "yaml" when the section comes from a typed store (see ``check_typed``)."""
     raw = _plain(branch)
     if not isinstance(raw, dict):
         raise SopsError("Found sops entry that is not a mapping")
+    if store:
+        check_typed(raw, store)
     md = Metadata()
     md.lastmodified = _as_str(raw.get("lastmodified"), "lastmodified")
     md.lastmodified_aad()  # validates, as sops parses it on load

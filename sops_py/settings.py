@@ -21,6 +21,7 @@ from .config import (
 )
 from .datakey import KeyRing
 from .errors import CannotChangeKeysFromNonExistentFile, ConflictingParameters, SopsError
+from .keys.registry import resolve_keys
 from .metadata import CRYPT_RULES
 from .ops.crypt import EncryptSettings
 from .stores import FORMATS, format_for_path, get_store
@@ -120,6 +121,7 @@ def rule_settings(env: Env, file_path: str, store: Store, *, rules: Mapping[str,
     rule_raw = match_creation_rule(conf, file_path) if conf else None
     rule = rule_to_creation_rule(rule_raw, kms_context) if rule_raw is not None else None
     if rule is not None:
+        resolve_keys(rule.key_groups, env.environ)  # sops completes the rule's keys as it loads it
         for name in CRYPT_RULES:
             if not rules[name]:
                 rules[name] = rule.rules.get(name, "")
@@ -145,6 +147,8 @@ def rule_settings(env: Env, file_path: str, store: Store, *, rules: Mapping[str,
         if rule is None:
             raise SopsError(NO_KEYS)
         groups = rule.key_groups
+    else:
+        resolve_keys(groups, env.environ)  # explicit keys: sops completes them after the checks above
     threshold = threshold or (rule.shamir_threshold if rule else 0)
     return EncryptSettings(groups, threshold, rules, mac_only, binary)
 

@@ -43,7 +43,9 @@ def check_cmd(ctx: click.Context, /, paths: tuple[str, ...], **opts: Any) -> Non
                            verify=bool(opts.get("verify")), fix=bool(opts.get("fix")),
                            strict_keys=bool(opts.get("strict_keys")))
     report = run_check(list(paths), options, env.cwd)
-    click.echo(render(report, fmt), nl=False)
+    # as bytes: a file name or a message may hold bytes that are not UTF-8 (kept as surrogates), which
+    # a strict text stdout (any UTF-8 locale but C.UTF-8) would refuse with a traceback
+    click.echo(render(report, fmt).encode("utf-8", "surrogateescape"), nl=False)
     # a fixer that changed files fails, as pre-commit's own fixers do: the commit must be retried with
     # the encrypted files staged (and a CI run of --fix must not look clean)
     ctx.exit(EXIT_OK if report.ok and not report.fixed else EXIT_PROBLEMS_FOUND)

@@ -11,6 +11,7 @@ import click
 from ..config import match_creation_rule, rule_to_creation_rule
 from ..datakey import parse_decryption_order
 from ..errors import NoFileSpecified
+from ..keys.registry import resolve_keys
 from ..ops.crypt import EncryptSettings
 from ..ops.edit import EditIO, edit_file
 from ..settings import Env, encrypt_settings, input_store, key_ring, legacy_target, output_store
@@ -43,7 +44,7 @@ def edit(env: Env, file: str, opts: Mapping[str, Any]) -> None:
     if conf is not None:
         rule = match_creation_rule(conf, name_path)
         if rule is not None:
-            rule_to_creation_rule(rule)
+            resolve_keys(rule_to_creation_rule(rule).key_groups, env.environ)
     run(env, path, name_path, opts)
 
 

@@ -11,7 +11,8 @@ import click
 from .. import keyspec, log
 from ..config import find_config, match_creation_rule, rule_to_creation_rule
 from ..errors import NoFileSpecified, SopsError
-from ..keys.registry import KEY_TYPES, ORDER_GROUPS_ADD, KeyOptions, build_group
+from ..keys.registry import KEY_TYPES, ORDER_GROUPS_ADD, KeyOptions, build_group, resolve_keys
+from ..metadata import KeyEntry
 from ..ops.files import read_input, write_atomic, write_stdout
 from ..ops.rekey import add_group, delete_group, format_changes, plan_update
 from ..settings import Env, input_store, key_ring, output_store
@@ -43,6 +44,7 @@ def update_one(env: Env, config_path: str, path: str, opts: dict[str, Any], inte
     if rule is None:
         raise SopsError(f"The config file {config_path} does not contain any creation rule")
     groups = rule_to_creation_rule(rule).key_groups
+    resolve_keys(groups, env.environ)  # sops completes the rule's keys as it loads it
     plan = plan_update(data, store, groups, int(opts.get("shamir_secret_sharing_threshold") or 0))
     if not plan.changes:
         golog(f"File {abs_path} already up to date")
@@ -132,12 +134,27 @@ def groups_add(ctx: click.Context, /, args: tuple[str, ...], **opts: Any) -> Non
     env = o.env_of(ctx)
     context = keyspec.parse_encryption_context(str(opts.get("encryption_context") or ""))
     values = {name: list(opts[KEY_TYPES[name].flag]) for name in ORDER_GROUPS_ADD}
-    group = build_group(values, ORDER_GROUPS_ADD, KeyOptions(context, str(opts.get("aws_profile") or "")))
+    group = _completed(build_group(values, ORDER_GROUPS_ADD, KeyOptions(context, str(opts.get("aws_profile") or ""))),
+                       env)
     path = str(opts.get("file") or "")
     data = read_input(path)
     out = add_group(data, input_store(env, None, path), output_store(env, None, path), key_ring(env, opts), group,
                     int(opts.get("shamir_secret_sharing_threshold") or 0))
     _emit(out, path, bool(opts.get("in_place")))
+
+
+def _completed(group: list[KeyEntry], env: Env) -> list[KeyEntry]:
+    """The keys sops keeps: each is completed as sops builds it (an Azure URL without a version gets the
+    vault's current one); one that cannot be is logged (``Failed to add key``) and left out, as sops does."""
+    kept = []
+    for entry in group:
+        try:
+            resolve_keys([[entry]], env.environ)
+        except SopsError as e:
+            log.error("Failed to add key", fields={"error": e.message})
+            continue
+        kept.append(entry)
+    return kept
 
 
 @groups_cmd.command("delete", help="delete a key group from a SOPS file")

@@ -99,6 +99,9 @@ def publish_file(opts: PublishOpts) -> None:
     conf = load_config(opts.config_path)
     dest_conf = match_destination_rule(conf.destination_rules, opts.input_path, opts.environ)
     rule = rule_to_creation_rule(dest_conf.recreation_rule, {})
+    from ..keys.registry import resolve_keys
+
+    resolve_keys(rule.key_groups, opts.environ)  # sops completes the recreation rule's keys as it loads it
     dest = dest_conf.destination
     if dest is None:
         raise SopsError("no destination configured for this file")

@@ -10,6 +10,7 @@ import click
 from .. import keyspec
 from ..config import parse_key_field
 from ..datakey import parse_decryption_order
+from ..keys.registry import resolve_keys
 from ..metadata import KeyEntry
 from ..ops.files import read_input
 from ..ops.rekey import rotate_data
@@ -41,6 +42,9 @@ def rotate(env: Env, file: str | None, opts: Mapping[str, Any]) -> None:
     out_store = output_store(env, opts.get("output_type"), name_path)
     order = parse_decryption_order(opts.get("decryption_order"))
     add, remove = master_keys(opts, "add"), master_keys(opts, "rm")
+    # sops completes the keys as it parses the flags (an Azure URL without a version gets the vault's
+    # current one), so --rm-azure-kv without a version matches the key stored with it
+    resolve_keys([add, remove], env.environ)
     out = rotate_data(read_input(path), in_store, out_store, key_ring(env, opts), order, add, remove)
     write_result(out, path, opts)
 

@@ -140,11 +140,14 @@ def redact(message: str, data: bytes) -> tuple[str, int | None]:
     """``message`` with every non-trivial line of the file ``data`` taken out (store errors quote the
     offending line, which may hold a secret), and the number of the first line it quoted."""
     quoted: int | None = None
-    lines = data.decode("utf-8", "replace").split("\n")
-    for number, line in sorted(((i, ln.strip()) for i, ln in enumerate(lines, 1)), key=lambda x: -len(x[1])):
-        if len(line) >= 3 and line in message:
-            message = message.replace(line, "<line of the file>")
-            quoted = number if quoted is None else min(quoted, number)
+    # the stores keep bytes that are not UTF-8 as surrogates (surrogateescape); match the file's lines
+    # in that form, and with replacement characters for messages made from a lossy decoding
+    for errors in ("surrogateescape", "replace"):
+        lines = data.decode("utf-8", errors).split("\n")
+        for number, line in sorted(((i, ln.strip()) for i, ln in enumerate(lines, 1)), key=lambda x: -len(x[1])):
+            if len(line) >= 3 and line in message:
+                message = message.replace(line, "<line of the file>")
+                quoted = number if quoted is None else min(quoted, number)
     return message, quoted
 
 

@@ -9,10 +9,18 @@ What sops does, and so what this module does:
   material is fetched and nothing is encrypted locally (``CryptographyClient`` would fetch the public
   key and encrypt locally; this module sends the requests through ``KeyClient.send_request`` instead,
   so the vault sees exactly sops' requests and enforces its own policy on every wrap).
-* A key without a version (``--azure-kv https://v.vault.azure.net/keys/name``): sops first reads
-  ``GET {vault_url}/keys/{name}/`` and records the version from the returned ``kid``. sops does this
-  when it parses the key; here it happens on the first wrap, which fills ``entry.fields["version"]``.
-  Its failure reads ``failed to fetch Azure Key to retrieve key version: ...``.
+* A key without a version (``--azure-kv https://v.vault.azure.net/keys/name``, a flat rule's URL, a
+  ``key_groups`` item without ``version``): sops reads ``GET {vault_url}/keys/{name}/`` when it builds
+  the key from the flag, variable or rule, with the local credentials (even when only a remote key
+  service wraps), and records the version of the returned ``kid``. ``resolve_versions`` does the same
+  for every such key of a command at once (the lookups run concurrently; the first failure in sops'
+  order is reported, as sops stops at it): ``failed to fetch Azure Key to retrieve key version: ...``,
+  exit 1. So key services get the version in the request, and ``rotate --rm-azure-kv`` /
+  ``updatekeys`` compare the resolved key with the stored one. A wrap or unwrap never looks a version
+  up: like sops, a key that still has none (a hand-edited file, a key service request without one)
+  is sent as ``POST {vault_url}/keys/{name}/encrypt`` (azcore joins paths as Go's ``path.Join``, so
+  the empty version leaves no segment), which Key Vault reads as a version named ``encrypt``: the
+  call fails as sops' does.
 * Credentials: sops uses azidentity's ``DefaultAzureCredential``: environment (client secret or
   certificate), workload identity (``AZURE_FEDERATED_TOKEN_FILE`` + ``AZURE_CLIENT_ID`` +
   ``AZURE_TENANT_ID``), managed identity, Azure CLI, Azure Developer CLI, Azure PowerShell; it honours
@@ -49,9 +57,10 @@ import json
 import os
 import threading
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import SopsError
 from ..metadata import KeyEntry
 from . import KeyFailed, registry
 
@@ -69,6 +78,14 @@ _SEPARATOR = "-" * 80
 _DAC_PY_HEADING = "DefaultAzureCredential failed to retrieve a token from the included credentials."
 _DAC_GO_HEADING = "DefaultAzureCredential: failed to acquire a token."
 _PY_TROUBLESHOOT = "To mitigate this issue, please refer to the troubleshooting guidelines"
+
+
+class ResolveFailed(SopsError):
+    """A versionless key's current version could not be read: sops' plain error (exit 1), reported
+    where the key was named, not under the key in a data-key report. Printed as is: azcore's rendering
+    ends with a newline, and sops adds its own."""
+
+    verbatim = True
 
 
 class _SDK:
@@ -294,7 +311,8 @@ class AzureKeyVaultBackend:
         vault_url, name, version = str(f.get("vault_url", "")), str(f.get("name", "")), str(f.get("version", ""))
         ident = f"{vault_url}/keys/{name}/{version}"
         prefix = f"failed to {op} sops data key with Azure Key Vault key '{ident}': "
-        path = f"/keys/{_quote(name)}/{_quote(version)}/{op}"
+        # azcore joins the path as Go's path.Join: an empty version leaves no empty segment behind
+        path = f"/keys/{_quote(name)}/{_quote(version)}/{op}" if version else f"/keys/{_quote(name)}/{op}"
         result = self._call(vault_url, "POST", path, {"alg": ALGORITHM, "value": b64url(value)}, prefix)
         out = result.get("value")
         try:
@@ -304,8 +322,8 @@ class AzureKeyVaultBackend:
         except (ValueError, binascii.Error) as e:
             raise KeyFailed(f"{prefix}unexpected response: {e}") from None
 
-    def _ensure_version(self, entry: KeyEntry) -> None:
-        """sops' ensureKeyHasVersion: a versionless key gets the current version from the vault."""
+    def resolve_version(self, entry: KeyEntry) -> None:
+        """sops' ensureKeyHasVersion: a versionless key gets the vault's current version (from ``kid``)."""
         if entry.fields.get("version"):
             return
         vault_url, name = str(entry.fields.get("vault_url", "")), str(entry.fields.get("name", ""))
@@ -313,13 +331,12 @@ class AzureKeyVaultBackend:
         result = self._call(vault_url, "GET", f"/keys/{_quote(name)}/", None, prefix)
         key = result.get("key")
         kid = key.get("kid") if isinstance(key, dict) else None
-        segments = urllib.parse.urlsplit(kid).path.strip("/").split("/") if isinstance(kid, str) else []
-        if len(segments) < 3 or segments[0] != "keys":
-            raise KeyFailed(f"{prefix}the key has no versioned kid: {kid!r}")
-        entry.fields["version"] = segments[2]
+        version = kid_version(kid) if isinstance(kid, str) else ""
+        if not version:  # Go would record "" here (or panic on a missing kid); refuse instead
+            raise KeyFailed(f"{prefix}the vault's answer has no versioned key id (kid): {kid!r}")
+        entry.fields["version"] = version
 
     def wrap(self, entry: KeyEntry, secret: bytes) -> str:
-        self._ensure_version(entry)
         return b64url(self._operation(entry, "encrypt", secret))
 
     def unwrap(self, entry: KeyEntry) -> bytes:
@@ -332,6 +349,50 @@ class AzureKeyVaultBackend:
 
 def _quote(segment: str) -> str:
     return urllib.parse.quote(segment, safe="")
+
+
+def kid_version(kid: str) -> str:
+    """azkeys' ``ID.Version()``: the third path segment of a key id (``/keys/NAME/VERSION``), else ""."""
+    segments = urllib.parse.urlsplit(kid).path.lstrip("/").split("/")
+    return segments[2] if len(segments) > 2 and segments[0] == "keys" else ""
+
+
+def needs_version(entry: KeyEntry) -> bool:
+    return entry.type == "azure_kv" and not entry.fields.get("version")
+
+
+def resolve_versions(entries: Sequence[KeyEntry], env: Mapping[str, str]) -> None:
+    """Give every versionless key among ``entries`` the vault's current version, as sops does when it
+    builds keys from flags or .sops.yaml; raises ``ResolveFailed`` with sops' message (exit 1).
+
+    sops looks the keys up one after the other and stops at the first failure; here the lookups run
+    concurrently (one backend, so one credential and one client per vault) and the first failure in
+    ``entries`` order is the one reported, the error sops would have printed."""
+    pending = [e for e in entries if needs_version(e)]
+    if not pending:
+        return
+    backend = AzureKeyVaultBackend(env)
+    failures: list[BaseException | None] = [None] * len(pending)
+
+    def run(i: int) -> None:
+        try:
+            backend.resolve_version(pending[i])
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread below
+            failures[i] = e
+
+    if len(pending) == 1:
+        run(0)
+    else:
+        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(pending))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    for failure in failures:
+        if isinstance(failure, KeyFailed):
+            raise ResolveFailed(str(failure)) from None
+        if failure is not None:
+            raise failure
 
 
 def make_backend(env: Mapping[str, str]) -> AzureKeyVaultBackend:

@@ -60,11 +60,12 @@ class KeyType:
     """What sops-py knows about one key type (see the module docstring)."""
 
     __slots__ = ("backend", "builder", "config_flat", "config_group", "describe", "extra", "fields", "flag",
-                 "identity", "name", "proto")
+                 "identity", "name", "proto", "resolver")
 
     def __init__(self, name: str, *, fields: tuple[str, ...], identity: Callable[[Mapping[str, Any]], str],
                  flag: str, builder: str, config_flat: str, config_group: tuple[str, str], backend: str,
-                 proto: tuple[str, str, tuple[tuple[str, str], ...]], describe: str, extra: str = "") -> None:
+                 proto: tuple[str, str, tuple[tuple[str, str], ...]], describe: str, extra: str = "",
+                 resolver: str = "") -> None:
         self.name = name                  # the metadata list name ("age", "kms", ...)
         self.fields = fields              # wire fields of one entry, in sops' struct order
         self.identity = identity          # how sops names the key (reports, --rm-*, updatekeys)
@@ -76,6 +77,9 @@ class KeyType:
         self.proto = proto                # (oneof of keyservice Key, message name, ((field, proto field), ...))
         self.describe = describe          # the key service's --prompt text, {} = identity
         self.extra = extra                # the pip extra the backend needs ("" = none)
+        # "module:function" (entries, env) completing descriptors from the key's service when they are
+        # built from flags or .sops.yaml, as sops does (Azure: a versionless key's version); "" = none
+        self.resolver = resolver
 
     def __repr__(self) -> str:
         return f"KeyType({self.name!r})"
@@ -128,6 +132,7 @@ KEY_TYPES: dict[str, KeyType] = {t.name: t for t in (
             identity=lambda f: f"{f.get('vault_url', '')}/keys/{f.get('name', '')}/{f.get('version', '')}",
             flag="azure_kv", builder=f"{_KS}:azkv_keys", config_flat="azure_keyvault",
             config_group=("azure_keyvault", f"{_KS}:azkv_item"), backend="sops_py.keys.azkv", extra="azure",
+            resolver="sops_py.keys.azkv:resolve_versions",
             describe="Azure Key Vault key with URL {vault_url}/keys/{name}/{version}",
             proto=("azure_keyvault_key", "AzureKeyVaultKey",
                    (("vault_url", "vault_url"), ("name", "name"), ("version", "version")))),
@@ -183,3 +188,18 @@ def build_group(values: Mapping[str, Sequence[str]], order: Sequence[str], optio
         if vals:
             group += KEY_TYPES[name].build(vals, options)
     return group
+
+
+def resolve_keys(groups: Sequence[Sequence[KeyEntry]], env: Mapping[str, str]) -> None:
+    """Complete freshly built descriptors in place, as sops completes keys when it builds them from
+    flags or a creation rule (an Azure key without a version gets the vault's current one). Keys of
+    one type are completed together (concurrently where the type allows); a failure raises SopsError
+    with sops' message. Types without a resolver, and groups without such keys, cost nothing."""
+    by_type: dict[str, list[KeyEntry]] = {}
+    for group in groups:
+        for entry in group:
+            kt = KEY_TYPES.get(entry.type)
+            if kt is not None and kt.resolver:
+                by_type.setdefault(entry.type, []).append(entry)
+    for name, entries in by_type.items():
+        _resolve(KEY_TYPES[name].resolver)(entries, env)

@@ -73,13 +73,13 @@ def get_store(fmt: str, indent: int | None = None) -> Store:
     raise SopsError(f"unknown store format {fmt!r}")
 
 
-def split_nested_metadata(branches: list[Branch]) -> tuple[list[Branch], Metadata]:
+def split_nested_metadata(branches: list[Branch], store: str = "") -> tuple[list[Branch], Metadata]:
     """Remove the top-level ``sops`` entries (every document) and load the first one, as sops 3.13's
-    ExtractMetadata does for YAML, JSON and binary files."""
+    ExtractMetadata does for YAML, JSON and binary files (``store``: see ``metadata.check_typed``)."""
     found = take_sops_section(branches)
     if found is None:
         raise MetadataNotFound()
-    return branches, load_metadata(found)
+    return branches, load_metadata(found, store)
 
 
 def take_sops_section(branches: list[Branch]) -> Branch | None:

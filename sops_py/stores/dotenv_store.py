@@ -77,7 +77,8 @@ class DotenvStore:
         if not meta:
             raise MetadataNotFound()
         branches[0] = Branch([(k, v) for k, v in items if k.__class__ is not str or k[:_PREFIX_LEN] != SOPS_PREFIX])
-        return branches, unflatten_metadata(meta)
+        # a key given twice: the last line wins, as in sops 3.11 (a Go map; 3.13 refuses it)
+        return branches, unflatten_metadata(list(dict(meta).items()))
 
     # -------------------------------------------------------------------------------- emitting
 

@@ -194,8 +194,12 @@ def _skip_ws(text: str, i: int) -> int:
     return i
 
 
-def _parse_json_document(data: bytes) -> Branch:
-    """sops 3.13 treeBranchFromJSON; raises _GoError with Go's message."""
+def _parse_json_document(data: bytes, whole: bool = False) -> Branch:
+    """sops 3.13 treeBranchFromJSON; raises _GoError with Go's message.
+
+    ``whole``: the input must be exactly one complete object, as sops 3.11 checked an encrypted file
+    with ``json.Unmarshal`` before reading it (3.13 no longer does; no sops ever wrote such a file, so
+    refusing it costs nothing and keeps data hidden after the object from slipping past review)."""
     # (not while another thread has raised the recursion limit for a deep tree: the C scanner
     # recurses on the C stack, which that limit would no longer protect)
     if _FAST_PATH and sys.getrecursionlimit() < DEEP_FRAMES:
@@ -203,15 +207,30 @@ def _parse_json_document(data: bytes) -> Branch:
         i = _skip_ws(text, 0)
         if i < len(text) and text[i] == "{":
             try:
-                obj, _ = _DECODER.raw_decode(text, i)
+                obj, end = _DECODER.raw_decode(text, i)
             except (ValueError, RecursionError, _FastPathFailed):
                 pass
             else:
+                if whole:
+                    _check_rest(text[end:].encode("utf-8", "surrogateescape"))
                 if _SURROGATE_ESCAPE_IN_TEXT.search(text):
                     _fix_surrogates(obj)
                 assert isinstance(obj, Branch)
                 return obj
-    return _GoTokenReader(data).read_document()
+    reader = _GoTokenReader(data)
+    root = reader.read_document()
+    if whole:
+        if reader.stack:  # the reader's quirk: an input cut short loads the items read so far
+            raise _GoError("unexpected end of JSON input")
+        _check_rest(data[reader.pos:])
+    return root
+
+
+def _check_rest(rest: bytes) -> None:
+    """Go's checkValid after the top-level value: only white space may follow."""
+    stripped = rest.lstrip(b" \t\r\n")
+    if stripped:
+        raise _GoError(f"invalid character {_quote_char(stripped[0])} after top-level value")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -759,10 +778,12 @@ class JSONStore:
 
     def load_encrypted(self, data: bytes) -> tuple[list[Branch], Metadata]:
         try:
-            branches = self.load_plain(data)
-        except CouldNotReadInputFile as e:
-            raise SopsError(e.message) from None
-        return split_nested_metadata(branches)
+            branches = [_parse_json_document(bytes(data), whole=True)]
+        except _GoError as e:
+            if e.message == "unexpected end of JSON input" or e.message.endswith("after top-level value"):
+                raise SopsError(f"Error unmarshalling input json: {e.message}") from None  # sops 3.11
+            raise SopsError(f"Could not unmarshal input data: {e.message}") from None
+        return split_nested_metadata(branches, "json")
 
     def emit_plain(self, branches: list[Branch]) -> bytes:
         if not branches:

@@ -273,6 +273,8 @@ def load_yaml(data: bytes) -> list[Branch]:
         raise CouldNotReadInputFile("yaml: invalid leading UTF-8 octet") from None
     if text.startswith("\ufeff"):
         text = text[1:]
+        if text.startswith("\ufeff"):
+            text = _second_bom(text[1:])
     if not data:
         return []
     branches = scan(text)
@@ -281,6 +283,19 @@ def load_yaml(data: bytes) -> list[Branch]:
     from .yaml_load import load_reference
 
     return load_reference(text)
+
+
+def _second_bom(rest: str) -> str:
+    """A second BOM: the reader of yaml.v3 drops only the first; its scanner skips one that starts a
+    line, but counts it as a column. The first line is then indented by one, and any later line that
+    starts at column 0 (a comment too) is refused as yaml.v3 refuses it. An encrypted file always has
+    such a line (``sops:``), so a doubled BOM before one is refused, as sops refuses it."""
+    lines = rest.split("\n")
+    if any(line.strip(" \t\r") and line[0] not in " \t" for line in lines[1:]):
+        head = lines[0].lstrip(" ")[:1]
+        what = "'-' indicator" if head == "-" else "node content" if head in ("{", "[") else "key"
+        raise CouldNotReadInputFile(f"yaml: line 1: did not find expected {what}")
+    return " " + rest
 
 
 def _blank_in_tail(lines: list[str]) -> bool:

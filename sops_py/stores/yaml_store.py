@@ -33,7 +33,7 @@ class YAMLStore:
         return load_yaml(data)
 
     def load_encrypted(self, data: bytes) -> tuple[list[Branch], Metadata]:
-        return split_nested_metadata(load_yaml(data))
+        return split_nested_metadata(load_yaml(data), "yaml")
 
     def emit_plain(self, branches: list[Branch]) -> bytes:
         # call_deep: a tree nesting deeper than Python's recursion limit is emitted on a big stack

@@ -3,7 +3,7 @@
 One HTTPS server (a leaf from ``netfix.TestCA`` covering every vault host and
 ``login.microsoftonline.com``) answers, by Host header:
 
-* vault hosts (``NAME.vault.azure.net``): ``GET /keys/{name}[/{version}]`` (a JWK with ``kid``),
+* vault hosts (``NAME.vault.azure.net``): ``GET /keys/{name}[/[{version}]]`` (a JWK with ``kid``),
   ``POST /keys/{name}/{version}/encrypt`` and ``/decrypt`` with ``{"alg": "RSA-OAEP-256", "value": b64url}``
   on real RSA keys. A request without a token gets the 401 bearer challenge Key Vault sends; a bad
   token 401; a principal the key's access list leaves out 403 Forbidden; a disabled key 403 with
@@ -93,6 +93,9 @@ class AzureState:
         self.client_secrets: dict[str, str] = {}  # client id -> secret
         self.identity_header = ""
         self.requests: list[Request] = []
+        self.get_delay = 0.0  # seconds each key read (GET) takes: shows whether lookups overlap
+        self.gets_in_flight = 0
+        self.max_gets = 0  # the most key reads answered at once
 
     def add_key(self, vault: str, name: str, versions: int = 1, allowed: set[str] | None = None) -> VaultKey:
         key = VaultKey(name, allowed=allowed)
@@ -283,6 +286,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         kid = f"https://{host}/keys/{name}/{kv.version}"
         if method == "GET" and not op:
+            with st.lock:
+                st.gets_in_flight += 1
+                st.max_gets = max(st.max_gets, st.gets_in_flight)
+            try:
+                time.sleep(st.get_delay)
+            finally:
+                with st.lock:
+                    st.gets_in_flight -= 1
             self._send(200, self._bundle(kid, kv))
             return
         if method != "POST" or op not in ("encrypt", "decrypt") or len(parts) != 4:

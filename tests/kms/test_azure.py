@@ -546,3 +546,254 @@ def test_missing_sdk(az: Azure, tmp_path: Path) -> None:
     assert res.returncode == 128
     assert f"  {url(key)}: FAILED\n".encode() in res.stderr
     assert MISSING.encode() in unwrapped(res.stderr).replace(b"\n", b" ")
+
+
+# ------------------------------------------------------------------ versionless keys, resolved as sops resolves them
+
+def _gets(az: Azure, name: str, since: int = 0) -> list[str]:
+    """The principals of the key reads (version lookups) of key ``name`` since request ``since`` (the
+    unauthenticated first try that fetches the bearer challenge left out)."""
+    return [r.auth for r in az.state.requests[since:] if r.method == "GET" and r.path == f"/keys/{name}/" and r.auth]
+
+
+def _posts(az: Azure, name: str, since: int = 0) -> list[tuple[str, str]]:
+    return [(r.path, r.auth) for r in az.state.requests[since:]
+            if r.method == "POST" and r.path.startswith(f"/keys/{name}/") and r.auth]
+
+
+def _timeless(text: bytes) -> bytes:
+    """stderr without the times of log lines (Go's log prefix, logrus' time field)."""
+    import re
+
+    return re.sub(rb'time="[^"]*" ', b"", re.sub(rb"(?m)^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", b"", text))
+
+
+def _same(a: subprocess.CompletedProcess[bytes], b: subprocess.CompletedProcess[bytes], code: int) -> None:
+    assert (a.returncode, b.returncode) == (code, code), (a.stderr, b.stderr)
+    assert _timeless(a.stderr) == _timeless(b.stderr)
+
+
+NOT_FOUND = b"failed to fetch Azure Key to retrieve key version: GET https://sopstest.vault.azure.net/keys/ghost/\n"
+
+
+@pytest.mark.interop
+@requires_sops
+def test_lookup_failures_match_sops_in_every_path(az: Azure, tmp_path: Path) -> None:
+    """Where sops looks a versionless key up, the failure is its plain error (exit 1), before any wrap,
+    and nothing is written: flag, variable, flat rule, key_groups rule (even when flags replace the
+    rule's keys), rotate's --add/--rm, updatekeys, the legacy edit form."""
+    good = az.key("lk-good")
+    ghost = f"{VAULT}/keys/ghost"
+    src = write(tmp_path / "plain.yaml", PLAIN)
+    enc = ours(az, ["encrypt", "--azure-kv", url(good), src], az.env(), tmp_path)
+    f = write(tmp_path / "f.yaml", enc.stdout)
+    before = f.read_bytes()
+    flat = f"creation_rules:\n  - azure_keyvault: {url(good)},{ghost}\n"
+    grouped = f"creation_rules:\n  - key_groups:\n    - azure_keyvault:\n{_rules(good)}      - vaultUrl: {VAULT}\n" \
+              "        key: ghost\n"
+    cases: list[tuple[str | None, list[str | os.PathLike[str]], dict[str, str]]] = [
+        (None, ["encrypt", "--azure-kv", f"{url(good)},{ghost}", src], {}),
+        (None, ["encrypt", src], {"SOPS_AZURE_KEYVAULT_URLS": ghost}),
+        (flat, ["encrypt", src], {}),
+        (grouped, ["encrypt", src], {}),
+        (flat, ["encrypt", "--azure-kv", url(good), src], {}),  # the rule is loaded (and completed) anyway
+        (None, ["rotate", "-i", "--add-azure-kv", ghost, f], {}),
+        (None, ["rotate", "-i", "--rm-azure-kv", ghost, f], {}),
+        (flat, ["updatekeys", "-y", f], {}),
+        (flat, ["--verbose", "edit", tmp_path / "new.yaml"], {"EDITOR": "true"}),
+    ]
+    cfg = tmp_path / ".sops.yaml"
+    before_reqs = len(az.state.requests)
+    for config, args, extra in cases:
+        cfg.unlink(missing_ok=True)
+        if config:
+            write(cfg, config)
+        a, b = _same_failure(az, tmp_path, args, az.env(**extra))
+        _same(a, b, 1)
+        # the error alone (updatekeys logs the file's name first)
+        assert _timeless(a.stderr).removeprefix(f"Syncing keys for file {f}\n".encode()).startswith(NOT_FOUND), \
+            (args, a.stderr)
+        assert b"RESPONSE 404: 404 Not Found\nERROR CODE: KeyNotFound\n" in a.stderr
+        assert f.read_bytes() == before and not (tmp_path / "new.yaml").exists()
+    cfg.unlink()
+    # no wrap was attempted by either implementation
+    assert _posts(az, "ghost", before_reqs) == [] and _posts(az, good.name, before_reqs) == []
+
+
+@pytest.mark.interop
+@requires_sops
+def test_lookup_without_credentials_or_permission_matches_sops(az: Azure, tmp_path: Path) -> None:
+    key = az.key("lk-creds")
+    src = write(tmp_path / "plain.yaml", PLAIN)
+    given = f"{VAULT}/keys/{key.name}"
+    a, b = _same_failure(az, tmp_path, ["encrypt", "--azure-kv", given, src],
+                         az.env("none", AZURE_TOKEN_CREDENTIALS="dev"))
+    assert (a.returncode, b.returncode) == (1, 1)
+    heading = b"failed to fetch Azure Key to retrieve key version: " + DAC_HEADING.encode()
+    assert a.stderr.startswith(heading) and b.stderr.startswith(heading), (a.stderr, b.stderr)
+    key.allowed = {"app:someone-else"}
+    try:
+        a, b = _same_failure(az, tmp_path, ["encrypt", "--azure-kv", given, src], az.env())
+    finally:
+        key.allowed = None
+    _same(a, b, 1)
+    assert b"RESPONSE 403: 403 Forbidden" in a.stderr and b"keys/get/action" in a.stderr
+
+
+@pytest.mark.interop
+@requires_sops
+def test_groups_add_skips_a_key_it_cannot_complete(az: Azure, tmp_path: Path) -> None:
+    """sops' groups add logs "Failed to add key" for a URL whose version it cannot read, and adds the
+    group without it."""
+    k1, k2 = az.key("ga1"), az.key("ga2", versions=2)
+    src = write(tmp_path / "plain.yaml", PLAIN)
+    enc = ours(az, ["encrypt", "--azure-kv", url(k1), src], az.env(), tmp_path)
+    results = []
+    for run in (ours, theirs):
+        f = write(tmp_path / "f.yaml", enc.stdout)
+        res = run(az, ["groups", "add", "--file", f, "-i", "--azure-kv", f"{VAULT}/keys/{k2.name}",
+                       "--azure-kv", f"{VAULT}/keys/ghost"], az.env(), tmp_path)
+        assert res.returncode == 0, res.stderr
+        lines = res.stderr.decode().splitlines()
+        failed = [ln for ln in lines if "Failed to add key" in ln]
+        assert len(failed) == 1 and "failed to fetch Azure Key to retrieve key version: GET " in failed[0], lines
+        groups = yaml.safe_load(f.read_bytes())["sops"]["key_groups"]
+        results.append([[(e["name"], e["version"]) for e in g["azure_kv"]] for g in groups])
+        # logrus' line, from its level on (the time differs)
+        results.append(failed[0][failed[0].index("level="):])
+    assert results[0] == results[2] == [[(k1.name, k1.versions[0].version)], [(k2.name, k2.versions[-1].version)]]
+    assert results[1] == results[3]
+
+
+@pytest.mark.interop
+@requires_sops
+def test_rotate_rm_and_updatekeys_match_the_completed_key(az: Azure, tmp_path: Path) -> None:
+    """The stored key has its version; a versionless --rm-azure-kv or .sops.yaml URL names the same key
+    once completed, so sops and sops-py remove it / see nothing to update."""
+    k1, k2 = az.key("rm1", versions=2), az.key("rm2")
+    src = write(tmp_path / "plain.yaml", PLAIN)
+    bare1, bare2 = f"{VAULT}/keys/{k1.name}", f"{VAULT}/keys/{k2.name}"
+    for run in (ours, theirs):
+        res = run(az, ["encrypt", "--azure-kv", f"{bare1},{bare2}", src], az.env(), tmp_path)
+        assert res.returncode == 0, res.stderr
+        f = write(tmp_path / "f.yaml", res.stdout)
+        # updatekeys: the rule's versionless URLs are the stored keys
+        write(tmp_path / ".sops.yaml", f"creation_rules:\n  - azure_keyvault: {bare1},{bare2}\n")
+        for impl in (ours, theirs):
+            res = impl(az, ["updatekeys", "-y", f], az.env(), tmp_path)
+            assert res.returncode == 0, res.stderr
+            assert b"already up to date" in res.stderr, res.stderr
+        (tmp_path / ".sops.yaml").unlink()
+        # rotate --rm-azure-kv without a version removes the stored (current-version) key
+        res = run(az, ["rotate", "-i", "--rm-azure-kv", bare1, f], az.env(), tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert [(e["name"], e["version"]) for e in azure_entries(f.read_bytes())] == [(k2.name, k2.versions[0].version)]
+        other = ours if run is theirs else theirs
+        out = other(az, ["decrypt", f], az.env(), tmp_path)
+        assert (out.returncode, out.stdout) == (0, PLAIN), out.stderr
+        # --add-azure-kv without a version records the current version, resolved before the wrap
+        k1_current = k1.versions[-1].version
+        res = run(az, ["rotate", "-i", "--add-azure-kv", bare1, f], az.env(), tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert sorted((e["name"], e["version"]) for e in azure_entries(f.read_bytes())) == \
+            [(k1.name, k1_current), (k2.name, k2.versions[0].version)]
+    # a new key version: the versionless URL now names another key, which is not stored, so nothing is removed
+    az.state.new_version(k1)
+    for run in (ours, theirs):
+        before = f.read_bytes()
+        res = run(az, ["rotate", "-i", "--rm-azure-kv", bare1, f], az.env(), tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert sorted(e["version"] for e in azure_entries(f.read_bytes())) == \
+            sorted(e["version"] for e in azure_entries(before))
+
+
+@pytest.mark.parametrize(("server", "client"), [("sops", "ours"), ("ours", "sops")])
+@pytest.mark.interop
+@requires_sops
+def test_keyservice_gets_the_completed_version(az: Azure, tmp_path: Path, server: str, client: str) -> None:
+    """The client completes the key with its own credentials (as sops does, even with only a remote key
+    service); the request carries the version and the service wraps with exactly that version."""
+    key = az.key(f"ksv-{server}", versions=2)
+    src = write(tmp_path / "plain.yaml", PLAIN)
+    run = ours if client == "ours" else theirs
+    since = len(az.state.requests)
+    with keyservice(az, server, az.env("mi"), tmp_path) as uri:
+        remote = ["--enable-local-keyservice=false", "--keyservice", uri]
+        res = run(az, ["encrypt", *remote, "--azure-kv", f"{VAULT}/keys/{key.name}", src], az.env("sp"), tmp_path)
+        assert res.returncode == 0, res.stderr
+    [entry] = azure_entries(res.stdout)
+    current = key.versions[-1].version
+    assert entry["version"] == current
+    assert _gets(az, key.name, since) == ["app:sp-client"]  # the client's lookup
+    assert _posts(az, key.name, since) == [(f"/keys/{key.name}/{current}/encrypt", "managed-identity")]
+    assert len(unwrap_locally(key, current, entry["enc"])) == 32
+
+
+@pytest.mark.interop
+@requires_sops
+def test_keyservice_request_without_version_fails_as_sops(az: Azure, tmp_path: Path) -> None:
+    """A key service given a key without a version looks nothing up (sops' server does not): Go joins
+    the empty version away, so the wrap goes to ``/keys/NAME/encrypt`` and fails; ours fails the same way."""
+    from sops_py.keys import KeyFailed
+    from sops_py.keyservice.client import RemoteKeyService
+    from sops_py.metadata import KeyEntry
+
+    key = az.key("ksnv", versions=2)
+    messages = []
+    for server in ("sops", "ours"):
+        since = len(az.state.requests)
+        with keyservice(az, server, az.env("mi"), tmp_path) as uri:
+            svc = RemoteKeyService(uri)
+            try:
+                entry = KeyEntry("azure_kv", {"vault_url": VAULT, "name": key.name, "version": "",
+                                              "created_at": "", "enc": ""})
+                with pytest.raises(KeyFailed) as failed:
+                    svc.encrypt(entry, b"k" * 32)
+            finally:
+                svc.close()
+        messages.append(str(failed.value))
+        assert _gets(az, key.name, since) == []
+        assert [p for p, _ in _posts(az, key.name, since)] == [f"/keys/{key.name}/encrypt"]
+    assert messages[0] == messages[1]
+    assert f"failed to encrypt sops data key with Azure Key Vault key '{VAULT}/keys/{key.name}/': POST " \
+        f"{VAULT}/keys/{key.name}/encrypt\n" in messages[0]
+
+
+def test_versionless_lookups_run_concurrently(az: Azure, tmp_path: Path) -> None:
+    """Several versionless keys are looked up at once (the emulator holds each read for a while and
+    counts how many overlap), and every key gets its own current version."""
+    keys = [az.key(f"conc{i}", host, versions=i + 1) for i, host in enumerate((VAULT_HOST, OTHER_HOST, VAULT_HOST))]
+    urls = ",".join(f"https://{host}/keys/{k.name}" for k, host in zip(keys, (VAULT_HOST, OTHER_HOST, VAULT_HOST),
+                                                                        strict=True))
+    src = write(tmp_path / "plain.yaml", PLAIN)
+    az.state.get_delay, az.state.max_gets = 1.0, 0
+    try:
+        res = ours(az, ["encrypt", "--azure-kv", urls, src], az.env(), tmp_path)
+    finally:
+        az.state.get_delay = 0.0
+    assert res.returncode == 0, res.stderr
+    assert [(e["name"], e["version"]) for e in azure_entries(res.stdout)] == \
+        [(k.name, k.versions[-1].version) for k in keys]
+    assert az.state.max_gets >= 2, "the lookups did not overlap"
+
+
+def test_library_api_completes_versionless_keys(az: Azure, tmp_path: Path) -> None:
+    key = az.key("libapi", versions=3)
+    code = ("import sys, sops_py; sys.stdout.buffer.write(sops_py.encrypt(sys.stdin.buffer.read(), 'yaml', "
+            f"azure_kv=['{VAULT}/keys/{key.name}']))")
+    res = subprocess.run([sys.executable, "-c", code], input=PLAIN, env=az.env(), cwd=tmp_path, capture_output=True,
+                         timeout=90, check=False)
+    res = _checked(az, res)
+    assert res.returncode == 0, res.stderr
+    [entry] = azure_entries(res.stdout)
+    assert entry["version"] == key.versions[-1].version
+
+
+@pytest.mark.interop
+@requires_sops
+def test_unparsable_urls_match_sops(az: Azure, tmp_path: Path) -> None:
+    src = write(tmp_path / "plain.yaml", PLAIN)
+    for given in (f"{VAULT}/keys/k/0123/", "http://sopstest.vault.azure.net/keys/k", f'{VAULT}/keys/é"k/v/w'):
+        a, b = _same_failure(az, tmp_path, ["encrypt", "--azure-kv", given, src], az.env())
+        _same(a, b, 1)
+        assert a.stderr.endswith(b" into a valid Azure Key Vault MasterKey []\n")
