@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from ..config import Config, find_config, load_config, match_creation_rule, rule_to_creation_rule
 from ..errors import ConfigError, MetadataNotFound, SopsError
+from ..metadata import KeyEntry
 from ..stores import FORMATS, format_for_path, get_store
 from .check_lines import Key, comment_line, line_of_text, locate
 from .check_tree import Leaf, display_path, plaintext_leaves, token_problem
@@ -122,6 +123,27 @@ class _Configs:
                                                     f"cannot use this .sops.yaml: {e}"))
         return self.loaded[path]
 
+
+
+def _versions_as_recorded(rule_groups: list[list[KeyEntry]], file_groups: list[list[KeyEntry]]
+                          ) -> list[list[KeyEntry]]:
+    """The rule's keys with each versionless Azure Key Vault key given the version the file records.
+
+    A versionless URL in .sops.yaml means "the key's current version", which sops looks up in the
+    vault; a keyless check never calls a key service, so the file's key of that vault and name matches
+    whatever version it recorded (updatekeys, which does look it up, judges a rotated key)."""
+    recorded = {(k.fields.get("vault_url"), k.fields.get("name")): k.fields.get("version")
+                for g in file_groups for k in g if k.type == "azure_kv"}
+    out = []
+    for group in rule_groups:
+        keys = []
+        for k in group:
+            where = (k.fields.get("vault_url"), k.fields.get("name"))
+            if k.type == "azure_kv" and not k.fields.get("version") and recorded.get(where):
+                k = KeyEntry(k.type, {**k.fields, "version": recorded[where]})
+            keys.append(k)
+        out.append(keys)
+    return out
 
 def _shown(path: str, cwd: str) -> str:
     """A path as messages show it: relative to the working directory when under it."""
@@ -338,7 +360,7 @@ class Checker:
     def _recipients(self, shown: str, fmt: str, text: str, md: Metadata, rule: Any) -> None:
         from ..ops.rekey import diff_key_groups
 
-        diffs = diff_key_groups(md.key_groups, rule.key_groups)
+        diffs = diff_key_groups(md.key_groups, _versions_as_recorded(rule.key_groups, md.key_groups))
         added = [k.identity() for d in diffs for k in d.added]
         removed = [k.identity() for d in diffs for k in d.removed]
         if not added and not removed:

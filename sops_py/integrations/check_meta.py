@@ -120,7 +120,7 @@ def _empty(value: object) -> bool:
 def _value_problem(path: tuple[str | int, ...], value: object) -> str | None:
     """Why a known field's value is not in the shape sops writes (without quoting it)."""
     name = path[-1]
-    if name == "version":
+    if path == ("version",):  # the block's own; an Azure key's ``version`` is the vault's key version
         return None if isinstance(value, str) and _VERSION.fullmatch(value) else "not a sops version number"
     if name == "enc" and value:  # an empty one is reported with the keys (check._metadata)
         kind = str(path[-3])

@@ -245,6 +245,32 @@ def test_stale_recipients_warn_and_fail_with_strict_keys(tmp_path: Path) -> None
     assert lines(strict) == [expected.replace("warning: ", "")]
 
 
+def test_versionless_azure_key_in_the_rule_matches_the_recorded_version(tmp_path: Path) -> None:
+    """sops resolves a versionless Key Vault URL to the key's current version when it encrypts; a
+    keyless check cannot ask the vault, so the file's key of that vault and name matches (another
+    key name still differs)."""
+    from tests.helpers import AGE_RECIPIENT
+
+    vault = "https://checkvault.vault.azure.net"
+    root = tmp_path / "repo"
+    root.mkdir()
+    plain = root / "app.yaml"
+    plain.write_text(f"password: {SECRET}\n")
+    api.encrypt_file(plain, age=[AGE_RECIPIENT], in_place=True, config=False)
+    text = plain.read_text()
+    azure = (f"    azure_kv:\n        - vault_url: {vault}\n          name: sops-key\n"
+             "          version: 0123456789abcdef\n          created_at: \"2026-01-01T00:00:00Z\"\n"
+             "          enc: ZW5j\n")
+    assert "\nsops:\n" in text
+    plain.write_text(text.replace("\nsops:\n", "\nsops:\n" + azure, 1))
+    for name, differs in (("sops-key", False), ("other-key", True)):
+        write(root, ".sops.yaml", f"creation_rules:\n  - path_regex: app\\.yaml$\n    age: {AGE_RECIPIENT}\n"
+                                  f"    azure_keyvault: {vault}/keys/{name}\n")
+        run = check(root, "--strict-keys", "app.yaml")
+        assert (run.code != 0) is differs, run.out
+        assert ("recipients differ" in run.out) is differs
+
+
 # ------------------------------------------------------------------ --verify
 
 

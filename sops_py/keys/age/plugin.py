@@ -12,7 +12,6 @@ sops' ``<name> plugin: `` prefix. ``subprocess`` is imported only when a plugin 
 from __future__ import annotations
 
 import os
-import sys
 
 from ...gotext import go_quote
 from .base import _finish, _Identity
@@ -150,15 +149,26 @@ class _Connection:
 
 
 def _handle_ui(name: str, conn: _Connection, st: _Stanza, prompt: Prompt) -> None:
-    """ClientUI.handle: messages go to stderr, values and confirmations are asked for on the terminal."""
+    """ClientUI.handle with sops' pluginTerminalUI (age's NewTerminalUI printing through sops' ``AGE``
+    logger at info level, so messages show with ``--verbose`` only, as in sops); values and
+    confirmations are asked for on the terminal, in age's words."""
+    from ... import log
+    from .passphrase import terminal_readers
+
+    def cannot_read(err: _GoError) -> None:
+        log.info(f"age: warning: could not read value for age-plugin-{name}: {err}", name="AGE")
+        conn.send("fail", [])
+
+    public, character = terminal_readers(prompt)
     if st.type == "msg":
-        sys.stderr.write(f"[age] {name} plugin: {st.body.decode('utf-8', 'replace')}\n")
+        log.info(f"age: {name} plugin: {st.body.decode('utf-8', 'replace')}", name="AGE")
         conn.send("ok", [])
     elif st.type in ("request-secret", "request-public"):
+        ask = prompt if st.type == "request-secret" else public
         try:
-            value = prompt(st.body.decode("utf-8", "replace"))
-        except _GoError:
-            conn.send("fail", [])
+            value = ask(st.body.decode("utf-8", "replace"))
+        except _GoError as e:
+            cannot_read(e)
             return
         conn.send("ok", [], value.encode("utf-8"))
     elif st.type == "confirm":
@@ -174,15 +184,42 @@ def _handle_ui(name: str, conn: _Connection, st: _Stanza, prompt: Prompt) -> Non
                 no = _format_decode(st.args[1]).decode("utf-8", "replace")
             except _GoError:
                 raise _GoError("malformed confirm stanza: invalid NO option encoding") from None
-        choices = f" (enter {go_quote(yes)}" + (f" or {go_quote(no)})" if no else ")")
         try:
-            answer = prompt(st.body.decode("utf-8", "replace") + choices).strip()
-        except _GoError:
-            conn.send("fail", [])
+            chose_yes = _confirm(name, st.body.decode("utf-8", "replace"), yes, no, prompt, character)
+        except _GoError as e:
+            cannot_read(e)
             return
-        conn.send("ok", ["no" if no and answer == no else "yes"])
+        conn.send("ok", ["yes" if chose_yes else "no"])
     else:
         conn.send("unsupported", [])
+
+
+def _confirm(name: str, message: str, yes: str, no: str, prompt: Prompt, character: Prompt | None) -> bool:
+    """age's terminal Confirm: Enter for a single choice, key 1 or 2 for two (asked again on any
+    other key, Ctrl+C cancels). A caller's line prompt may answer 1/2 or the choice's label."""
+    if not no:
+        prompt(f"{message} (press enter for {go_quote(yes)})")
+        return True
+    message += f" (press [1] for {go_quote(yes)} or [2] for {go_quote(no)})"
+    if character is None:
+        answer = prompt(message).strip()
+        if answer in ("1", yes):
+            return True
+        if answer in ("2", no):
+            return False
+        raise _GoError(f"invalid selection {go_quote(answer)}")
+    from ... import log
+
+    while True:
+        selection = character(message)
+        if selection == "1":
+            return True
+        if selection == "2":
+            return False
+        if selection == "\x03":
+            raise _GoError("user cancelled prompt")
+        log.info(f"age: warning: reading value for age-plugin-{name}: invalid selection '{go_quote(selection)[1:-1]}'",
+                 name="AGE")
 
 
 def wrap(recipient: str, file_key: bytes, env: Mapping[str, str], prompt: Prompt) -> list[_Stanza]:
