@@ -7,7 +7,9 @@ tag is the first 4 bytes of SHA-512 of them. It shares no code with sops-py (its
 writer, its own bech32 decoding) so that it checks sops-py's side of the protocol.
 
 Behaviour switches (environment): SOPSTEST_MODE = ``error`` (an error stanza instead of a result),
-``msg`` (a message first), ``secret`` (asks for a secret and requires "1234"), ``crash`` (exits at once),
+``msg`` (a message first), ``secret`` (asks for a secret and requires "1234"), ``public`` (asks for a
+public value and requires "alice"), ``confirm``/``confirm1`` (asks to confirm with two choices / one and
+requires the first), ``crash`` (exits at once),
 ``nokey`` (never returns a file key). SOPSTEST_LOG: append the protocol and the working directory there.
 """
 
@@ -94,6 +96,21 @@ def interact(mode: str) -> bool:
         kind, _, answer = read()
         if kind != "ok" or answer != b"1234":
             write("error", "internal", body=b"wrong PIN")
+            read()
+            return False
+    if mode in ("confirm", "confirm1"):
+        choices = [b64(b"allow")] + ([b64(b"deny")] if mode == "confirm" else [])
+        write("confirm", *choices, body=b"Use the token")
+        kind, args, _ = read()
+        if kind != "ok" or args != ["yes"]:
+            write("error", "internal", body=f"not confirmed: {kind} {' '.join(args)}".strip().encode())
+            read()
+            return False
+    if mode == "public":
+        write("request-public", body=b"Your name")
+        kind, _, answer = read()
+        if kind != "ok" or answer != b"alice":
+            write("error", "internal", body=b"unknown user")
             read()
             return False
     if mode == "error":

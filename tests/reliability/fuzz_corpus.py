@@ -16,6 +16,7 @@ design (at most a few MB and the nesting limits), so that 3,000 cases fit the CI
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable
@@ -398,10 +399,30 @@ def build_case(index: int, seeds_by_store: dict[str, list[Seed]], seed: int) -> 
     return Case(index, store, base.origin, "+".join(applied), data)
 
 
+def seeds_by_store(seeds: list[Seed]) -> dict[str, list[Seed]]:
+    return {s: [x for x in seeds if x.store == s] for s in STORES}
+
+
 def build_corpus(count: int, recipient: str, seed: int = 16) -> list[Case]:
-    seeds = all_seeds(recipient)
-    by_store: dict[str, list[Seed]] = {s: [x for x in seeds if x.store == s] for s in STORES}
+    by_store = seeds_by_store(all_seeds(recipient))
     return [build_case(i, by_store, seed) for i in range(count)]
+
+
+def save_seeds(seeds: list[Seed], directory: Path) -> None:
+    """The seeds as files plus a manifest, so that the fork server and the test build the same cases
+    from the same (run-time encrypted) seeds."""
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for n, seed in enumerate(seeds):
+        name = f"seed-{n}{EXT[seed.store]}"
+        (directory / name).write_bytes(seed.data)
+        manifest.append({"store": seed.store, "origin": seed.origin, "file": name})
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+def load_seeds(directory: Path) -> list[Seed]:
+    manifest = json.loads((directory / "manifest.json").read_text())
+    return [Seed(m["store"], m["origin"], (directory / m["file"]).read_bytes()) for m in manifest]
 
 
 def write_failure(directory: Path, case: Case) -> Path:

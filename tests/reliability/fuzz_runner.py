@@ -1,14 +1,15 @@
 """Run fuzz cases through the sops-py command line in forked children, each under a hard time and
 memory limit, and through the real sops for comparison.
 
-Why forks: starting 3,000 x 4 interpreters would cost more than the fuzzing itself. The test process
-imports everything once; each (case, command) runs in a fork of it that calls the console entry point
-``sops_py.cli.main`` with its stdout and stderr on files, so each run starts from the same clean
-state and a run that hangs, eats memory or crashes the interpreter cannot affect the others. Two
-children run at a time (the CI machine has two cores).
+Why forks: starting 3,000 x 4 interpreters would cost more than the fuzzing itself. A small server
+process (``serve``, started by the test) imports everything once and builds the cases one by one;
+each (case, command) runs in a fork of it that calls the console entry point ``sops_py.cli.main``
+with its stdout and stderr on files, so each run starts from the same clean state and a run that
+hangs, eats memory or crashes the interpreter cannot affect the others. Two children run at a time
+(the CI machine has two cores).
 
 Limits in each child: ``alarm`` (SIGALRM's default action ends the process, even inside C code) and
-``RLIMIT_CPU`` for time; ``RLIMIT_AS`` for memory (the address space of the parent plus
+``RLIMIT_CPU`` for time; ``RLIMIT_AS`` for memory (the address space of the server plus
 ``memory_mb``: enough for the 512 MiB virtual stack the YAML port's deep-nesting thread reserves).
 A ``MemoryError`` anywhere ends the child with a distinct code, as does any exception that escapes
 the CLI's error boundary (its traceback is on the child's stderr).
@@ -16,18 +17,20 @@ the CLI's error boundary (its traceback is on the child's stderr).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import resource
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.reliability.fuzz_corpus import Case
+from tests.reliability.fuzz_corpus import Case, build_case, load_seeds, seeds_by_store
 
 OVER_MEMORY = 250  # a child's exit code: MemoryError (sops uses none above 203)
 UNCAUGHT = 251  # a child's exit code: an exception escaped sops_py.cli.main
@@ -55,6 +58,7 @@ class Outcome:
     seconds: float
     maxrss_mb: float
     leftovers: list[str] = field(default_factory=list)
+    case_text: str = ""  # Case.describe()
 
     @property
     def traceback(self) -> bool:
@@ -161,8 +165,9 @@ def _child(main: Callable[[list[str]], None], argv: Sequence[str], workdir: Path
 
 @dataclass
 class Pool:
-    """Runs (case, command) jobs, ``workers`` forks at a time, each in its own slot directory that
-    holds ``config`` as ``.sops.yaml`` and the case's file."""
+    """Runs every command on each case, ``workers`` forks at a time, each in its own slot directory
+    that holds ``config`` as ``.sops.yaml`` and the case's file. Cases may come from a generator:
+    only the ones running are held in memory."""
 
     root: Path
     env: dict[str, str]
@@ -171,12 +176,11 @@ class Pool:
     seconds: int = 20
     memory_mb: int = 1536
 
-    def run(self, cases: Sequence[Case], commands: Iterable[str] = tuple(COMMANDS)) -> list[Outcome]:
+    def run(self, cases: Iterable[Case], commands: Sequence[str] = tuple(COMMANDS)) -> Iterator[Outcome]:
         warm_up()
         main = entry_point()
         memory_limit = _vm_bytes() + self.memory_mb * 1024 * 1024
-        jobs = [(case, command) for case in cases for command in commands]
-        jobs.reverse()
+        jobs = ((case, command) for case in cases for command in commands)
         slots = []
         for n in range(self.workers):
             work, io_dir = self.root / f"slot{n}", self.root / f"io{n}"
@@ -186,11 +190,15 @@ class Pool:
             slots.append((work, io_dir))
         free = list(range(self.workers))
         running: dict[int, tuple[Case, str, int, float]] = {}
-        outcomes: list[Outcome] = []
         parent_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        while jobs or running:
-            while jobs and free:
-                case, command = jobs.pop()
+        more = True
+        while more or running:
+            while more and free:
+                job = next(jobs, None)
+                if job is None:
+                    more = False
+                    break
+                case, command = job
                 slot = free.pop()
                 work, io_dir = slots[slot]
                 for entry in os.listdir(work):
@@ -204,16 +212,15 @@ class Pool:
                 if pid == 0:
                     _child(main, argv, work, io_dir, self.env, self.seconds, memory_limit)
                 running[pid] = (case, command, slot, time.perf_counter())
+            if not running:
+                continue
             pid, status, usage = os.wait4(-1, 0)
             if pid not in running:
                 continue
             case, command, slot, start = running.pop(pid)
             free.append(slot)
             work, io_dir = slots[slot]
-            outcomes.append(self._outcome(case, command, status, usage, time.perf_counter() - start,
-                                          work, io_dir, parent_rss))
-        outcomes.sort(key=lambda o: (o.case, list(COMMANDS).index(o.command)))
-        return outcomes
+            yield self._outcome(case, command, status, usage, time.perf_counter() - start, work, io_dir, parent_rss)
 
     def _outcome(self, case: Case, command: str, status: int, usage: resource.struct_rusage, seconds: float,
                  work: Path, io_dir: Path, parent_rss: float) -> Outcome:
@@ -234,7 +241,43 @@ class Pool:
             stderr += b"\n[stdout] " + stdout[-KEEP:]
         leftovers = sorted(e for e in os.listdir(work) if e not in (".sops.yaml", case.name))
         return Outcome(case.index, command, kind, code, stderr[-KEEP:], len(stdout), seconds,
-                       max(0.0, usage.ru_maxrss / 1024 - parent_rss), leftovers)
+                       max(0.0, usage.ru_maxrss / 1024 - parent_rss), leftovers, case.describe())
+
+
+def write_outcomes(outcomes: Iterable[Outcome], path: Path) -> int:
+    """One JSON object a line (stderr as Latin-1 text, so any bytes survive)."""
+    n = 0
+    with open(path, "w") as f:
+        for o in outcomes:
+            row = dataclasses.asdict(o)
+            row["stderr"] = o.stderr.decode("latin-1")
+            f.write(json.dumps(row) + "\n")
+            n += 1
+    return n
+
+
+def read_outcomes(path: Path) -> list[Outcome]:
+    out = []
+    with open(path) as f:
+        for line in f:
+            row = json.loads(line)
+            row["stderr"] = row["stderr"].encode("latin-1")
+            out.append(Outcome(**row))
+    return out
+
+
+def serve(argv: Sequence[str]) -> int:
+    """``python -m tests.reliability.fuzz_runner SEEDS ROOT COUNT SEED``: the fork server. It runs in
+    a fresh, small interpreter: forking the test process itself (hundreds of MB once a whole suite
+    has run in it) would cost ~25 ms of page-table copying per fork instead of ~2 ms. The children's
+    environment is this process' own."""
+    seeds_dir, root, count, seed = Path(argv[0]), Path(argv[1]), int(argv[2]), int(argv[3])
+    seconds = int(argv[4]) if len(argv) > 4 else 20
+    by_store = seeds_by_store(load_seeds(seeds_dir))
+    pool = Pool(root, dict(os.environ), (seeds_dir / ".sops.yaml").read_bytes(), seconds=seconds)
+    cases = (build_case(i, by_store, seed) for i in range(count))
+    write_outcomes(pool.run(cases), root / "outcomes.jsonl")
+    return 0
 
 
 # ------------------------------------------------------------------ the real sops, for comparison
@@ -266,3 +309,7 @@ def run_sops(sops: str, cases: Sequence[Case], root: Path, env: dict[str, str], 
     jobs = [(case, command) for case in cases for command in SOPS_COMMANDS]
     with ThreadPoolExecutor(workers) as pool:
         return dict(pool.map(one, jobs))
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1:]))

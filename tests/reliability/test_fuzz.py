@@ -15,14 +15,25 @@ from __future__ import annotations
 
 import collections
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import AGE2_KEY_FILE, AGE_KEY_FILE, AGE_RECIPIENT
+from tests.helpers import AGE2_KEY_FILE, AGE_KEY_FILE, AGE_RECIPIENT, ROOT
 from tests.interop.sops_helpers import SOPS, requires_sops
-from tests.reliability.fuzz_corpus import Case, build_corpus, write_failure
-from tests.reliability.fuzz_runner import SOPS_COMMANDS, Outcome, Pool, run_sops
+from tests.reliability.fuzz_corpus import (
+    STORES,
+    Seed,
+    all_seeds,
+    build_case,
+    build_corpus,
+    save_seeds,
+    seeds_by_store,
+    write_failure,
+)
+from tests.reliability.fuzz_runner import SOPS_COMMANDS, Outcome, read_outcomes, run_sops
 
 SEED = int(os.environ.get("SOPS_PY_FUZZ_SEED", "16"))
 FULL = max(3000, int(os.environ.get("SOPS_PY_FUZZ_CASES", "3000")))
@@ -55,8 +66,7 @@ def _env(tmp: Path) -> dict[str, str]:
 CONFIG = f"creation_rules:\n  - age: {AGE_RECIPIENT}\n".encode()
 
 
-def _problems(cases: list[Case], outcomes: list[Outcome], keep: Path) -> list[str]:
-    by_index = {c.index: c for c in cases}
+def _problems(outcomes: list[Outcome], by_store: dict[str, list[Seed]], keep: Path) -> list[str]:
     problems = []
     for o in outcomes:
         what = ""
@@ -67,48 +77,52 @@ def _problems(cases: list[Case], outcomes: list[Outcome], keep: Path) -> list[st
         elif o.leftovers:
             what = f"left {o.leftovers}"
         if what:
-            case = by_index[o.case]
-            path = write_failure(keep, case)
+            path = write_failure(keep, build_case(o.case, by_store, SEED))
             tail = o.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-            problems.append(f"{what}: {o.command} {case.describe()} in {o.seconds:.1f}s -> {path}: {tail}")
+            problems.append(f"{what}: {o.command} {o.case_text} in {o.seconds:.1f}s -> {path}: {tail}")
     return problems
 
 
-def _table(cases: list[Case], outcomes: list[Outcome]) -> str:
-    by_index = {c.index: c for c in cases}
-    lines = ["case\tstore\torigin\tmutation\tcommand\tverdict\tseconds\tmaxrss_mb\tstderr"]
+def _table(outcomes: list[Outcome]) -> str:
+    lines = ["case\tcommand\tverdict\tseconds\tmaxrss_mb\tstderr"]
     for o in outcomes:
-        c = by_index[o.case]
         first = o.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
-        lines.append(f"{o.case}\t{c.store}\t{c.origin}\t{c.mutation}\t{o.command}\t{o.verdict}\t{o.seconds:.3f}\t"
-                     f"{o.maxrss_mb:.0f}\t{first[0][:160] if first else ''}")
+        lines.append(f"{o.case_text}\t{o.command}\t{o.verdict}\t{o.seconds:.3f}\t{o.maxrss_mb:.0f}\t"
+                     f"{first[0][:160] if first else ''}")
     return "\n".join(lines) + "\n"
 
 
-def _differences(cases: list[Case], outcomes: list[Outcome], theirs: dict[tuple[int, str], str]
+def _differences(outcomes: list[Outcome], theirs: dict[tuple[int, str], str]
                  ) -> dict[tuple[str, str, str], list[str]]:
-    ours = {(o.case, o.command): o.verdict for o in outcomes}
-    by_index = {c.index: c for c in cases}
+    ours = {(o.case, o.command): o for o in outcomes}
     diffs: dict[tuple[str, str, str], list[str]] = collections.defaultdict(list)
     for (index, command), verdict in sorted(theirs.items()):
         mine = ours[(index, command)]
-        if mine != verdict:
-            diffs[(command, mine, verdict)].append(by_index[index].describe())
+        if mine.verdict != verdict:
+            diffs[(command, mine.verdict, verdict)].append(mine.case_text)
     return dict(diffs)
 
 
 def fuzz(tmp_path: Path, count: int, sample: int) -> None:
     env = _env(tmp_path)
-    cases = build_corpus(count, AGE_RECIPIENT, SEED)
-    assert {c.store for c in cases} == {"yaml", "json", "dotenv", "ini", "binary"}
-    pool = Pool(tmp_path / "runs", env, CONFIG)
-    outcomes = pool.run(cases)
+    seeds_dir, root = tmp_path / "seeds", tmp_path / "runs"
+    seeds = all_seeds(AGE_RECIPIENT)
+    save_seeds(seeds, seeds_dir)
+    (seeds_dir / ".sops.yaml").write_bytes(CONFIG)
+    root.mkdir()
+    server = subprocess.run([sys.executable, "-m", "tests.reliability.fuzz_runner", str(seeds_dir), str(root),
+                             str(count), str(SEED)], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
+                            capture_output=True, timeout=1800, check=False)
+    assert server.returncode == 0, server.stderr.decode(errors="replace")[-3000:]
+    outcomes = read_outcomes(root / "outcomes.jsonl")
     assert len(outcomes) == 4 * count
+    by_store = seeds_by_store(seeds)
+    assert {build_case(i, by_store, SEED).store for i in range(5)} == set(STORES)
     report_dir = os.environ.get("SOPS_PY_FUZZ_REPORT")
     if report_dir:
         Path(report_dir).mkdir(parents=True, exist_ok=True)
-        (Path(report_dir) / f"fuzz-{count}.tsv").write_text(_table(cases, outcomes))
-    problems = _problems(cases, outcomes, tmp_path / "failures")
+        (Path(report_dir) / f"fuzz-{count}.tsv").write_text(_table(outcomes))
+    problems = _problems(outcomes, by_store, tmp_path / "failures")
     assert not problems, f"{len(problems)} runs failed:\n" + "\n".join(problems[:40])
     # the runs did real work: most inputs were refused, but not all, and every command got through
     verdicts = collections.Counter((o.command, o.verdict) for o in outcomes)
@@ -118,10 +132,10 @@ def fuzz(tmp_path: Path, count: int, sample: int) -> None:
     if not sample or SOPS is None:
         return
     step = max(1, count // sample)
-    chosen = [c for c in cases if c.index % step == 0][:sample]
+    chosen = [build_case(i, by_store, SEED) for i in range(0, count, step)][:sample]
     theirs = run_sops(SOPS, chosen, tmp_path / "sops", env, CONFIG)
     assert len(theirs) == len(SOPS_COMMANDS) * len(chosen)
-    diffs = _differences(cases, outcomes, theirs)
+    diffs = _differences(outcomes, theirs)
     if report_dir:
         (Path(report_dir) / f"fuzz-{count}-differences.txt").write_text("".join(
             f"{key}: {len(v)}\n" + "".join(f"    {d}\n" for d in v) for key, v in sorted(diffs.items())))

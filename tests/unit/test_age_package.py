@@ -61,7 +61,7 @@ def test_x25519_decrypt_and_encrypt_load_only_their_modules() -> None:
             f"assert age.unwrap({enc!r}, ids) == bytes(32)\n"
             f"age.wrap({AGE_RECIPIENT!r}, bytes(32))")
     loaded = _loaded(stmt)
-    lazy = {"sops_py.keys.age." + m for m in ("ssh", "sshkeys", "passphrase", "pq", "plugin")}
+    lazy = {"sops_py.keys.age." + m for m in ("ssh", "sshkeys", "passphrase", "terminal", "pq", "plugin")}
     assert not loaded & lazy, loaded
     assert "pyrage" not in loaded and "subprocess" not in loaded
     assert {"sops_py.keys.age.decrypt", "sops_py.keys.age.discovery", "sops_py.keys.age.x25519"} <= loaded

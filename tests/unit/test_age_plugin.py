@@ -137,8 +137,51 @@ def test_plugin_questions_go_to_the_prompt(tmp_path: Path, capsys: pytest.Captur
         age.unwrap(enc, age.load_identities(ids_env, prompt=lambda _: "0000"))
     assert age.wrap(recipient, DATA_KEY, env=env | {"SOPSTEST_MODE": "secret"}, prompt=prompt)
     capsys.readouterr()
-    assert age.unwrap(enc, age.load_identities(env | {"SOPS_AGE_KEY": identity, "SOPSTEST_MODE": "msg"})) == DATA_KEY
-    assert "sopstest plugin: touch your token" in capsys.readouterr().err
+    # a plugin's message goes through sops' AGE logger at info level: shown with --verbose only
+    from sops_py import log
+
+    msg_env = env | {"SOPS_AGE_KEY": identity, "SOPSTEST_MODE": "msg"}
+    try:
+        log.configure(False)
+        assert age.unwrap(enc, age.load_identities(msg_env)) == DATA_KEY
+        assert "touch your token" not in capsys.readouterr().err
+        log.configure(True)
+        assert age.unwrap(enc, age.load_identities(msg_env)) == DATA_KEY
+        err = capsys.readouterr().err
+        assert err.startswith("[AGE]\t time=") and 'level=info msg="age: sopstest plugin: touch your token"' in err
+    finally:
+        log.configure(False)
+
+
+@pytest.mark.parametrize(("mode", "answer", "asked", "ok"), [
+    ("confirm", "1", 'Use the token (press [1] for "allow" or [2] for "deny")', True),
+    ("confirm", "allow", 'Use the token (press [1] for "allow" or [2] for "deny")', True),
+    ("confirm", "2", 'Use the token (press [1] for "allow" or [2] for "deny")', False),
+    ("confirm", "maybe", 'Use the token (press [1] for "allow" or [2] for "deny")', False),
+    ("confirm1", "", 'Use the token (press enter for "allow")', True),
+    ("public", "alice", "Your name", True),
+])
+def test_plugin_confirm_and_public_values(tmp_path: Path, mode: str, answer: str, asked: str, ok: bool) -> None:
+    """age's confirm wording (Enter for one choice, 1 or 2 for two); a caller's prompt may also answer with
+    the choice's label; a refused or unreadable answer is the plugin's error, in one line."""
+    identity, recipient = plugin_pair()
+    env = plugin_env(tmp_path)
+    enc = age.wrap(recipient, DATA_KEY, env=env)
+    questions: list[str] = []
+
+    def prompt(message: str) -> str:
+        questions.append(message)
+        return answer
+
+    ids = age.load_identities(env | {"SOPS_AGE_KEY": identity, "SOPSTEST_MODE": mode}, prompt=prompt)
+    if ok:
+        assert age.unwrap(enc, ids) == DATA_KEY
+    else:
+        with pytest.raises(KeyFailed) as exc:
+            age.unwrap(enc, ids)
+        assert "sopstest plugin: not confirmed: " + ("ok no" if answer == "2" else "fail") in str(exc.value)
+        assert "\n" not in str(exc.value)
+    assert questions == [asked]
 
 
 def test_bad_plugin_key_material_is_one_line(tmp_path: Path) -> None:

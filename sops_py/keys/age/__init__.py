@@ -8,8 +8,8 @@
 
 One concern per module: ``encoding`` (Go's base64, bech32 and text helpers), ``asciiarmor``, ``format`` (the
 age header and STREAM payload), ``recipients``, the stanzas (``x25519``, ``pq``), SSH keys (``sshkeys``
-parses them, ``ssh`` uses them), ``passphrase`` (scrypt identities files, the terminal prompt),
-``plugin`` (the age plugin protocol), ``identities`` (identity strings), ``discovery`` (environment
+parses them, ``ssh`` uses them), ``passphrase`` (scrypt identities files), ``terminal`` (age's
+prompts), ``plugin`` (the age plugin protocol), ``identities`` (identity strings), ``discovery`` (environment
 variables and files) and ``decrypt``. Every error text is re-implemented so messages match sops word for
 word. Secrets (identities, data keys, passphrases) never appear in a message, a log or a ``repr``.
 

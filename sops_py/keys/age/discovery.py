@@ -36,7 +36,7 @@ USER_CONFIG_PATH = ("sops", "age", "keys.txt")
 
 def _tty_prompt(message: str) -> str:
     """The terminal prompt (passphrase module, imported only when a passphrase is asked for)."""
-    from .passphrase import _tty_prompt as ask
+    from .terminal import _tty_prompt as ask
 
     return ask(message)
 

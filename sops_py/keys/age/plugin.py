@@ -103,6 +103,7 @@ class _Connection:
         import subprocess
         import tempfile
 
+        self.name = name
         exe = "age-plugin-" + name
         if os.sep in name:
             raise _GoError(f"invalid plugin name: {go_quote(name)}")
@@ -130,7 +131,18 @@ class _Connection:
             raise _GoError(f"write |1: {os.strerror(e.errno or 0).lower()}") from None
 
     def receive(self) -> _Stanza:
-        return _read_stanza(self.stdout)
+        """The plugin's next stanza; after 5 s of waiting (a token to touch) say so, as age's WaitTimer."""
+        import threading
+
+        from ... import log
+
+        timer = threading.Timer(5.0, lambda: log.info(f"age: waiting on {self.name} plugin...", name="AGE"))
+        timer.daemon = True
+        timer.start()
+        try:
+            return _read_stanza(self.stdout)
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         import signal
@@ -153,7 +165,7 @@ def _handle_ui(name: str, conn: _Connection, st: _Stanza, prompt: Prompt) -> Non
     logger at info level, so messages show with ``--verbose`` only, as in sops); values and
     confirmations are asked for on the terminal, in age's words."""
     from ... import log
-    from .passphrase import terminal_readers
+    from .terminal import terminal_readers
 
     def cannot_read(err: _GoError) -> None:
         log.info(f"age: warning: could not read value for age-plugin-{name}: {err}", name="AGE")

@@ -145,7 +145,7 @@ def wrap(recipient: str, data_key: bytes, *, rand: Callable[[int], bytes] = os.u
                 stanzas = [pq.stanza(_bech32_decode(r.text)[1], file_key, rand)]
             else:
                 from . import plugin
-                from .passphrase import _tty_prompt
+                from .terminal import _tty_prompt
 
                 stanzas = plugin.wrap(r.text, file_key, os.environ if env is None else env,
                                       _tty_prompt if prompt is None else prompt)
