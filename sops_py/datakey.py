@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
+from . import log
 from .errors import CouldNotRetrieveKey, DuplicateDecryptionKeyType, KeyFailure, MasterKeyError, SopsError
 from .keys.registry import LOCAL_TYPES
 
@@ -174,6 +175,8 @@ def wrap_groups(md: Metadata, data_key: bytes, ring: KeyRing,
             md.shamir_threshold = len(md.key_groups)
         from . import shamir
 
+        log.info("Splitting data key with Shamir Secret Sharing", name="SOPS",
+                 fields={"parts": len(md.key_groups), "quorum": md.shamir_threshold})
         try:
             parts = shamir.split(data_key, len(md.key_groups), md.shamir_threshold, rand)
         except SopsError as e:
@@ -265,12 +268,15 @@ def recover(md: Metadata, ring: KeyRing, order: list[str] | None = None) -> byte
         from . import shamir
 
         try:
-            return shamir.combine(parts)
+            key = shamir.combine(parts)
         except SopsError as e:
             raise CouldNotRetrieveKey(f"could not get data key from shamir parts: {e}") from None
-    if len(parts) != 1:
-        raise CouldNotRetrieveKey(_report(results, md.shamir_threshold), detail, md.shamir_threshold)
-    return parts[0]
+    else:
+        if len(parts) != 1:
+            raise CouldNotRetrieveKey(_report(results, md.shamir_threshold), detail, md.shamir_threshold)
+        key = parts[0]
+    log.info("Data key recovered successfully", name="SOPS")
+    return key
 
 
 def wrap_text(text: str, width: int) -> str:

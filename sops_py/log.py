@@ -157,7 +157,25 @@ def logger() -> logging.Logger:
     return logging.getLogger(NAME)
 
 
+def enabled(level: int) -> bool:
+    """Whether a message at ``level`` would be written, without loading ``logging`` when it cannot be.
+
+    sops' info and debug lines (``--verbose``) sit on every decrypt and encrypt; without
+    ``--verbose`` they must cost a comparison, not the ~10 ms import of ``logging``. Nobody can
+    have configured the ``sops_py`` logger while ``logging`` is not loaded, and logging's
+    last-resort handler shows warnings only, so an info or debug line is then dropped unseen."""
+    if level >= 30:
+        return True
+    if _pending is not None:
+        return _pending[0]
+    if "logging" not in sys.modules:
+        return False
+    return logger().isEnabledFor(level)
+
+
 def _log(level: int, msg: str, args: tuple[object, ...], name: str, fields: Mapping[str, object] | None) -> None:
+    if level < 30 and not enabled(level):
+        return
     logger().log(level, msg, *args, extra={"sops_name": name, "sops_fields": dict(fields) if fields else None})
 
 

@@ -149,6 +149,10 @@ def rule_settings(env: Env, file_path: str, store: Store, *, rules: Mapping[str,
         groups = rule.key_groups
     else:
         resolve_keys(groups, env.environ)  # explicit keys: sops completes them after the checks above
+        if log.enabled(10):
+            # sops prints its key group with %+v: a slice of pointers, so addresses; these stand in for them
+            keys = " ".join(f"0xc000{id(k) & 0xFFFFFF:06x}" for g in groups for k in g)
+            log.debug("Master keys available:  [%s]", keys)
     threshold = threshold or (rule.shamir_threshold if rule else 0)
     return EncryptSettings(groups, threshold, rules, mac_only, binary)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import log
 from .errors import InvalidTreePathFormat, SopsError
 from .tree import Branch
 
@@ -33,6 +34,9 @@ def parse_tree_path(text: str) -> list[str | int]:
 
 def truncate(branch: Branch, path: list[str | int]) -> Any:
     """The value at ``path`` (sops' Truncate); list indices count comment items too, as in sops."""
+    if log.enabled(20):
+        # Go's fmt.Sprint of the []interface{} path: ["a", 0] -> [a 0]
+        log.info("Truncating tree", name="SOPS", fields={"path": "[" + " ".join(map(str, path)) + "]"})
     current: Any = branch
     for comp in path:
         if isinstance(comp, str):

@@ -293,4 +293,5 @@ def encrypt_tree(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only_en
 
 def decrypt_tree(branches: list[Branch], cipher: Cipher, rule: Rule, mac_only_encrypted: bool) -> str:
     """Decrypt every value the rule selects, in place; return the MAC computed over the plaintext."""
+    log.debug("Decrypting tree", name="SOPS")
     return _run(branches, cipher, rule, mac_only_encrypted, decrypt=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from .. import log
 from ..config import match_creation_rule, rule_to_creation_rule
 from ..datakey import parse_decryption_order
 from ..errors import NoFileSpecified
@@ -34,6 +35,7 @@ def run(env: Env, path: str, name_path: str, opts: Mapping[str, Any], io: EditIO
     edit_file(path, in_store, out_store, key_ring(env, opts), io or EditIO(env.environ),
               settings=settings, order=order, ignore_mac=bool(opts.get("ignore_mac")),
               show_master_keys=bool(opts.get("show_master_keys")))
+    log.info("File written successfully")
 
 
 def edit(env: Env, file: str, opts: Mapping[str, Any]) -> None:

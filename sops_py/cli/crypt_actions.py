@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from .. import log
 from ..datakey import parse_decryption_order
 from ..errors import ConflictingParameters
 from ..ops.crypt import decrypt_data, encrypt_data, reuse_encrypt
@@ -33,6 +34,7 @@ def write_result(data: bytes, path: str | None, opts: Mapping[str, Any]) -> None
     """In place (atomically), to --output (atomically), or to stdout."""
     if opts.get("in_place") and path is not None:
         write_atomic(path, data, "in-place")
+        log.info("File written successfully")  # sops says so for --in-place only
     elif opts.get("output"):
         out = str(opts["output"])
         # an output file is derived data unless it replaces the input itself
@@ -81,6 +83,7 @@ def batch(env: Env, files: tuple[str, ...], opts: Mapping[str, Any], action: str
             write_atomic(os.path.join(str(outdir), os.path.basename(path)), out, durable=False)
         else:
             write_atomic(path, out)
+            log.info("File written successfully")
 
     names = [os.path.basename(f) for f in files] if outdir else [os.path.realpath(f) for f in files]
     distinct = len(set(names)) == len(names)

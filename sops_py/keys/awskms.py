@@ -52,6 +52,7 @@ from typing import Any
 from .. import gobase64
 from ..metadata import KeyEntry
 from . import KeyFailed, registry
+from .keylog import logged
 
 KEY_TYPE = "kms"
 ARN_REGEX = re.compile(r"^arn:aws[\w-]*:kms:(.+):[0-9]+:(key|alias)/.+$", re.ASCII)
@@ -209,6 +210,7 @@ class AWSKMSBackend:
 
     # ------------------------------------------------------------ the Backend interface
 
+    @logged("AWSKMS", lambda entry: {"arn": entry.fields.get("arn", "")}, encrypt=True)
     def wrap(self, entry: KeyEntry, secret: bytes) -> str:
         sdk_errors = _sdk_errors()
         client = self._client(entry)
@@ -219,6 +221,7 @@ class AWSKMSBackend:
             raise KeyFailed(f"failed to encrypt sops data key with AWS KMS: {e}") from e
         return base64.b64encode(out["CiphertextBlob"]).decode("ascii")
 
+    @logged("AWSKMS", lambda entry: {"arn": entry.fields.get("arn", "")}, encrypt=False)
     def unwrap(self, entry: KeyEntry) -> bytes:
         blob = decode_enc(entry.enc)
         sdk_errors = _sdk_errors()

@@ -60,9 +60,11 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import log
 from ..errors import SopsError
 from ..metadata import KeyEntry
 from . import KeyFailed, registry
+from .keylog import logged
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -245,6 +247,11 @@ def _transport_reason(e: BaseException) -> str:
     return text
 
 
+def _azkv_fields(entry: KeyEntry) -> dict[str, object]:
+    """The fields of sops' AZKV log lines: the key's name and version."""
+    return {"key": entry.fields.get("name", ""), "version": entry.fields.get("version", "")}
+
+
 class AzureKeyVaultBackend:
     """Wraps and unwraps data keys with Azure Key Vault keys (one credential for every vault)."""
 
@@ -328,17 +335,24 @@ class AzureKeyVaultBackend:
             return
         vault_url, name = str(entry.fields.get("vault_url", "")), str(entry.fields.get("name", ""))
         prefix = "failed to fetch Azure Key to retrieve key version: "
-        result = self._call(vault_url, "GET", f"/keys/{_quote(name)}/", None, prefix)
-        key = result.get("key")
-        kid = key.get("kid") if isinstance(key, dict) else None
-        version = kid_version(kid) if isinstance(kid, str) else ""
-        if not version:  # Go would record "" here (or panic on a missing kid); refuse instead
-            raise KeyFailed(f"{prefix}the vault's answer has no versioned key id (kid): {kid!r}")
+        try:
+            result = self._call(vault_url, "GET", f"/keys/{_quote(name)}/", None, prefix)
+            key = result.get("key")
+            kid = key.get("kid") if isinstance(key, dict) else None
+            version = kid_version(kid) if isinstance(kid, str) else ""
+            if not version:  # Go would record "" here (or panic on a missing kid); refuse instead
+                raise KeyFailed(f"{prefix}the vault's answer has no versioned key id (kid): {kid!r}")
+        except Exception:
+            log.info("Encryption failed", name="AZKV", fields=_azkv_fields(entry))  # sops' words, version ""
+            raise
         entry.fields["version"] = version
+        log.info("Version fetch succeeded", name="AZKV", fields=_azkv_fields(entry))
 
+    @logged("AZKV", _azkv_fields, encrypt=True)
     def wrap(self, entry: KeyEntry, secret: bytes) -> str:
         return b64url(self._operation(entry, "encrypt", secret))
 
+    @logged("AZKV", _azkv_fields, encrypt=False)
     def unwrap(self, entry: KeyEntry) -> bytes:
         try:
             raw = decode_raw_url(entry.enc)

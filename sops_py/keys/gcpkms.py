@@ -50,6 +50,7 @@ from .. import gobase64
 from ..gotext import go_quote
 from ..metadata import KeyEntry
 from . import KeyFailed, registry
+from .keylog import logged
 
 KEY_TYPE = "gcp_kms"
 CREDENTIALS_ENV = "GOOGLE_CREDENTIALS"
@@ -79,6 +80,7 @@ class GcpKmsBackend:
 
     # -------------------------------------------------------------- wrap / unwrap
 
+    @logged("GCPKMS", lambda entry: {"resourceID": entry.fields.get("resource_id", "")}, encrypt=True)
     def wrap(self, entry: KeyEntry, secret: bytes) -> str:
         name = str(entry.fields.get("resource_id", ""))
         client = self._client_for(name)
@@ -91,6 +93,7 @@ class GcpKmsBackend:
             raise KeyFailed(_ENCRYPT_FAILED + "response corrupted in transit: ciphertext CRC32C mismatch")
         return base64.b64encode(ciphertext).decode("ascii")
 
+    @logged("GCPKMS", lambda entry: {"resourceID": entry.fields.get("resource_id", "")}, encrypt=False)
     def unwrap(self, entry: KeyEntry) -> bytes:
         name = str(entry.fields.get("resource_id", ""))
         client = self._client_for(name)

@@ -48,6 +48,7 @@ from typing import Any
 
 from ..metadata import KeyEntry
 from . import KeyFailed, registry
+from .keylog import logged
 
 KEY_TYPE = "hckms"
 ALGORITHM = "SYMMETRIC_DEFAULT"
@@ -229,6 +230,7 @@ class HckmsBackend:
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
 
+    @logged("HCKMS", lambda entry: {"keyID": entry.fields.get("key_id", "")}, encrypt=True)
     def wrap(self, entry: KeyEntry, secret: bytes) -> str:
         region, uuid = parse_key_id(str(entry.fields.get("key_id", "")))
         sdk = _sdk()
@@ -243,6 +245,7 @@ class HckmsBackend:
             raise KeyFailed("encryption response missing ciphertext")
         return str(response.cipher_text)
 
+    @logged("HCKMS", lambda entry: {"keyID": entry.fields.get("key_id", "")}, encrypt=False)
     def unwrap(self, entry: KeyEntry) -> bytes:
         region, uuid = parse_key_id(str(entry.fields.get("key_id", "")))
         sdk = _sdk()

@@ -58,6 +58,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ..metadata import KeyEntry
 from . import KeyFailed
+from .keylog import logged
 
 KEY_TYPE = "hc_vault"
 ALLOWLIST_ENV = "SOPS_HC_VAULT_ALLOWLIST"
@@ -449,6 +450,8 @@ class VaultBackend:
         self._config: _Config | None = None
         self._config_error: _Fail | None = None
 
+    @logged("VAULT_TRANSIT", lambda entry: {"Path": VaultBackend._path(entry, "encrypt")}, encrypt=True,
+            success="successful")
     def wrap(self, entry: KeyEntry, secret: bytes) -> str:
         path, what = self._path(entry, "encrypt"), "failed to encrypt sops data key to Vault transit backend"
         data = self._call(entry, path, {"plaintext": base64.b64encode(secret).decode("ascii")}, what)
@@ -458,6 +461,8 @@ class VaultBackend:
                   else "encrypted ciphertext cannot be cast to string")
         raise KeyFailed(f"{what} '{path}': {reason}")
 
+    @logged("VAULT_TRANSIT", lambda entry: {"Path": VaultBackend._path(entry, "decrypt")}, encrypt=False,
+            success="successful")
     def unwrap(self, entry: KeyEntry) -> bytes:
         path, what = self._path(entry, "decrypt"), "failed to decrypt sops data key from Vault transit backend"
         data = self._call(entry, path, {"ciphertext": entry.enc}, what)

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 
 from ..metadata import KeyEntry
 from . import KeyFailed, KeyNotApplicable
+from .keylog import logged
 
 KEY_TYPE = "pgp"
 SOPS_GPG_EXEC = "SOPS_GPG_EXEC"
@@ -205,9 +206,11 @@ class PGPBackend:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
 
+    @logged("PGP", lambda entry: {"fingerprint": entry.fields.get("fp", "")}, encrypt=True)
     def wrap(self, entry: KeyEntry, secret: bytes) -> str:
         return encrypt(str(entry.fields.get("fp", "")), secret, self._env)
 
+    @logged("PGP", lambda entry: {"fingerprint": entry.fields.get("fp", "")}, encrypt=False)
     def unwrap(self, entry: KeyEntry) -> bytes:
         return decrypt(entry.enc, self._env)
 

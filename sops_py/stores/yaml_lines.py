@@ -267,6 +267,8 @@ def _block(lines: list[str], i: int, parent: int, header: str) -> tuple[str, int
 
 def load_yaml(data: bytes) -> list[Branch]:
     """Parse YAML bytes into one Branch per document, as sops' YAML store does."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        data = _from_utf16(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -283,6 +285,15 @@ def load_yaml(data: bytes) -> list[Branch]:
     from .yaml_load import load_reference
 
     return load_reference(text)
+
+
+def _from_utf16(data: bytes) -> bytes:
+    """yaml.v3's reader takes UTF-16 (little or big endian) when the input starts with its BOM, and
+    parses the text as UTF-8; so does sops, which then writes UTF-8."""
+    try:
+        return data[2:].decode("utf-16-le" if data[0] == 0xFF else "utf-16-be").encode("utf-8")
+    except UnicodeError:  # an odd length or a lone surrogate (yaml.v3 names the case; one message here)
+        raise CouldNotReadInputFile("yaml: incomplete UTF-16 character") from None
 
 
 def _second_bom(rest: str) -> str:

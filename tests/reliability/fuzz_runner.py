@@ -89,7 +89,10 @@ def warm_up() -> None:
     for module in ("sops_py.cli.fast", "sops_py.cli.crypt_actions", "sops_py.stores.yaml_store",
                    "sops_py.stores.json_store", "sops_py.stores.dotenv_store", "sops_py.stores.ini_store",
                    "sops_py.integrations.check", "sops_py.integrations.check_report", "sops_py.keys.age",
-                   "sops_py.ops.crypt", "pyrage"):
+                   "sops_py.ops.crypt", "sops_py.gobase64", "sops_py.integrations.check_files",
+                   "sops_py.integrations.check_meta", "sops_py.keys.age_backend", "sops_py.keys.age.asciiarmor",
+                   "sops_py.keys.age.decrypt", "sops_py.keys.age.discovery", "sops_py.keys.age.identities",
+                   "sops_py.keys.age.recipients", "sops_py.keys.age.x25519", "pyrage"):
         try:
             importlib.import_module(module)
         except ImportError:
