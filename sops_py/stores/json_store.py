@@ -194,6 +194,10 @@ def _skip_ws(text: str, i: int) -> int:
     return i
 
 
+# encoding/json's maxNestingDepth
+GO_UNMARSHAL_MAX_DEPTH = 10_000
+
+
 def _parse_json_document(data: bytes, whole: bool = False) -> Branch:
     """sops 3.13 treeBranchFromJSON; raises _GoError with Go's message.
 
@@ -217,7 +221,7 @@ def _parse_json_document(data: bytes, whole: bool = False) -> Branch:
                     _fix_surrogates(obj)
                 assert isinstance(obj, Branch)
                 return obj
-    reader = _GoTokenReader(data)
+    reader = _GoTokenReader(data, GO_UNMARSHAL_MAX_DEPTH if whole else None)
     root = reader.read_document()
     if whole:
         if reader.stack:  # the reader's quirk: an input cut short loads the items read so far
@@ -286,11 +290,14 @@ _UNEXPECTED_EOF = "unexpected EOF"
 class _GoTokenReader:
     """Go's ``json.Decoder`` (UseNumber) Token API over an in-memory input, plus sops' tree reader."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, go_max_depth: int | None = None) -> None:
         self.buf = data
         self.pos = 0
         self.state = _TOP
         self.stack: list[int] = []
+        # json.Unmarshal's limit (encoding/json maxNestingDepth), which sops 3.11 hit reading an
+        # encrypted file; the Token API that reads plain files has none
+        self.go_max_depth = go_max_depth
 
     # -- Decoder internals
 
@@ -428,6 +435,8 @@ class _GoTokenReader:
                     raise self._token_error(c)
                 self.pos += 1
                 self.stack.append(st)
+                if self.go_max_depth is not None and len(self.stack) > self.go_max_depth:
+                    raise _syntax_error(c, "exceeded max depth")
                 if len(self.stack) > MAX_DEPTH:
                     # deeper than anything sops finishes (it slows down without end): one clear line
                     raise TooDeep()
@@ -780,7 +789,8 @@ class JSONStore:
         try:
             branches = [_parse_json_document(bytes(data), whole=True)]
         except _GoError as e:
-            if e.message == "unexpected end of JSON input" or e.message.endswith("after top-level value"):
+            if (e.message == "unexpected end of JSON input" or e.message.endswith("after top-level value")
+                    or e.message.endswith("exceeded max depth")):
                 raise SopsError(f"Error unmarshalling input json: {e.message}") from None  # sops 3.11
             raise SopsError(f"Could not unmarshal input data: {e.message}") from None
         return split_nested_metadata(branches, "json")

@@ -55,8 +55,6 @@ JUSTIFIED: dict[tuple[str, str, str], str] = {
     ("decrypt", "1", "2"): "a dotenv/INI key path mixing list and map (sops_x__list_0__map_y changed): sops "
                            "panics in unflatten, sops-py reports `Error while unflattening: Type mismatch`",
     ("filestatus", "1", "2"): "as above (sops panics)",
-    ("filestatus", "0", "1"): "an encrypted JSON file nesting deeper than 10,000 levels: sops' metadata pass "
-                              "(json.Unmarshal) refuses it; sops-py reads up to 20,100 levels (not yet emulated)",
 }
 
 

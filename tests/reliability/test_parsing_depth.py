@@ -119,3 +119,39 @@ def test_cli_matches_sops_at_the_limits(tmp_path: Path, name: str, data: bytes) 
         assert dec.returncode == dec_sops.returncode, dec.stderr[-300:]
         if dec.returncode:
             assert dec_sops.stderr.endswith(dec.stderr.split(b": ", 1)[-1])
+
+
+def _encrypted_json_nesting(n: int) -> bytes:
+    """A JSON file with sops metadata beside a value nesting ``n`` levels (the top object included)."""
+    body = b'{"a":' * (n - 1) + b"1" + b"}" * (n - 1)
+    return b'{"deep": ' + body + b', "sops": {"mac": "x", "version": "3.13.2"}}'
+
+
+@pytest.mark.parametrize(("n", "refused"), [(10_000, False), (10_001, True)])
+def test_encrypted_json_has_go_unmarshal_depth_limit(n: int, refused: bool) -> None:
+    """sops reads an encrypted JSON file's metadata with json.Unmarshal, whose limit is 10,000 levels;
+    reading plain JSON (the Token API) has none."""
+    from sops_py.errors import SopsError
+
+    store = get_store("json")
+    data = _encrypted_json_nesting(n)
+    if refused:
+        with pytest.raises(SopsError, match=r"^Error unmarshalling input json: invalid character '\{' "
+                                            r"exceeded max depth$"):
+            store.load_encrypted(data)
+    else:
+        with pytest.raises(SopsError) as e:  # past the depth check: the metadata is what is wrong
+            store.load_encrypted(data)
+        assert "exceeded max depth" not in str(e.value)
+    assert depth(store.load_plain(data)[0]) >= n
+
+
+@requires_sops
+@pytest.mark.slow
+def test_encrypted_json_depth_limit_as_sops(tmp_path: Path) -> None:
+    for n in (10_000, 10_001):
+        f = tmp_path / f"deep{n}.json"
+        f.write_bytes(_encrypted_json_nesting(n))
+        ours, theirs = run_cli("ours", ["filestatus", str(f)], tmp_path), run_cli("sops", ["filestatus", str(f)], tmp_path)
+        assert ours.returncode == theirs.returncode == 1
+        assert (b"exceeded max depth" in ours.stderr) is (b"exceeded max depth" in theirs.stderr) is (n > 10_000)

@@ -31,6 +31,7 @@ import yaml
 
 from sops_py import log
 from sops_py.keys.keylog import logged
+from sops_py.metadata import KeyEntry
 from tests.helpers import (
     AGE2_KEY_FILE,
     AGE2_RECIPIENT,
@@ -130,7 +131,9 @@ MASTER_KEYS_1 = line("CMD", "debug", "Master keys available:  [0xADDR]")
 def test_nothing_without_verbose(tmp_path: Path) -> None:
     env = base_env(tmp_path)
     path = encrypted(tmp_path, env, "--age", AGE_RECIPIENT)
-    for args in (["decrypt", path], ["-d", path], ["rotate", "-i", path], ["-d", "--extract", '["list"][0]', path]):
+    cases: list[list[str | os.PathLike[str]]] = [
+        ["decrypt", path], ["-d", path], ["rotate", "-i", path], ["-d", "--extract", '["list"][0]', path]]
+    for args in cases:
         res = run("ours", args, env, tmp_path)
         assert res.returncode == 0, res.stderr.decode()
         assert res.stderr == b"", args
@@ -147,18 +150,22 @@ def test_info_and_debug_do_not_load_logging() -> None:
     assert res.stderr == b""
 
 
+def _entry(name: str) -> KeyEntry:
+    return KeyEntry("age", {"recipient": name, "enc": ""})
+
+
 class _Backend:
     def __init__(self, fail: bool) -> None:
         self.fail = fail
 
-    @logged("TEST", lambda entry: {"key": entry}, encrypt=True)
-    def wrap(self, entry: str, secret: bytes) -> str:  # type: ignore[arg-type]  # an entry stand-in
+    @logged("TEST", lambda entry: {"key": entry.fields["recipient"]}, encrypt=True)
+    def wrap(self, entry: KeyEntry, secret: bytes, /) -> str:
         if self.fail:
             raise ValueError("no")
         return "enc"
 
     @logged("TEST", lambda entry: None, encrypt=False, success="successful")
-    def unwrap(self, entry: str) -> bytes:  # type: ignore[arg-type]
+    def unwrap(self, entry: KeyEntry, /) -> bytes:
         if self.fail:
             raise KeyError("no")
         return b"k"
@@ -179,12 +186,12 @@ def verbose() -> None:
 
 def test_keylog_outcome_lines(captured: pytest.CaptureFixture[str]) -> None:
     verbose()
-    assert _Backend(False).wrap("a b", b"s") == "enc"  # type: ignore[arg-type]
-    assert _Backend(False).unwrap("k") == b"k"  # type: ignore[arg-type]
+    assert _Backend(False).wrap(_entry("a b"), b"s") == "enc"
+    assert _Backend(False).unwrap(_entry("k")) == b"k"
     with pytest.raises(ValueError, match="no"):
-        _Backend(True).wrap("x", b"s")  # type: ignore[arg-type]
+        _Backend(True).wrap(_entry("x"), b"s")
     with pytest.raises(KeyError):
-        _Backend(True).unwrap("x")  # type: ignore[arg-type]
+        _Backend(True).unwrap(_entry("x"))
     assert lines(captured.readouterr().err.encode()) == [
         line("TEST", "info", "Encryption succeeded", key="a b"),
         line("TEST", "info", "Decryption successful"),
@@ -197,9 +204,9 @@ def test_keylog_outcome_lines(captured: pytest.CaptureFixture[str]) -> None:
 def test_keylog_silent_at_warning_level(capsys: pytest.CaptureFixture[str]) -> None:
     log.configure(False)
     log.logger()
-    _Backend(False).wrap("a", b"s")  # type: ignore[arg-type]
+    _Backend(False).wrap(_entry("a"), b"s")
     with pytest.raises(ValueError):
-        _Backend(True).wrap("a", b"s")  # type: ignore[arg-type]
+        _Backend(True).wrap(_entry("a"), b"s")
     assert capsys.readouterr().err == ""
 
 
@@ -298,7 +305,8 @@ def test_subcommands_take_the_global_flag_as_313(tmp_path: Path, age_file: Path)
     """sops 3.13 (not this 3.11 binary) logs at debug level for ``sops --verbose decrypt``: the same lines
     as the legacy form; sops-py also accepts ``--verbose`` after the command."""
     env = base_env(tmp_path)
-    for args in (["--verbose", "decrypt", age_file], ["decrypt", "--verbose", age_file]):
+    cases: list[list[str | os.PathLike[str]]] = [["--verbose", "decrypt", age_file], ["decrypt", "--verbose", age_file]]
+    for args in cases:
         res = run("ours", args, env, tmp_path)
         assert res.returncode == 0, res.stderr.decode()
         assert lines(res.stderr) == [AGE_DEC_OK, RECOVERED, DECRYPTING]
@@ -473,3 +481,46 @@ def test_aws_kms_lines(tmp_path: Path) -> None:
                 assert secret.encode() not in res.stderr
     finally:
         emu.stop()
+
+
+@pytest.mark.slow
+@requires_sops
+@pytest.mark.interop
+def test_azure_failures_match_sops(tmp_path: Path) -> None:
+    """Azure Key Vault's lines name the key and version: a versionless key fails while its version is
+    looked up (still "Encryption failed", version empty), a versioned one on the encrypt call."""
+    pytest.importorskip("azure.identity")
+    pytest.importorskip("azure.keyvault.keys")
+    (tmp_path / "p.yaml").write_bytes(PLAIN)
+    dead = f"https://127.0.0.1:{_closed_port()}"
+    env = base_env(tmp_path, AZURE_CLIENT_ID="c", AZURE_TENANT_ID="t", AZURE_CLIENT_SECRET="s",
+                   AZURE_AUTHORITY_HOST=dead, NO_PROXY="*", no_proxy="*")
+    theirs, ours = both(["--verbose", "-e", "--azure-kv", f"{dead}/keys/k1", "p.yaml"], env, tmp_path, ok=False)
+    assert theirs == [line("AZKV", "info", "Encryption failed", key="k1", version="")]
+    assert ours == theirs
+    theirs, ours = both(["--verbose", "-e", "--azure-kv", f"{dead}/keys/k1/v1", "p.yaml"], env, tmp_path,
+                        ok=False)
+    assert theirs == [MASTER_KEYS_1, line("AZKV", "info", "Encryption failed", key="k1", version="v1")]
+    assert ours == theirs
+
+
+@pytest.mark.parametrize(("flag", "key", "sdk", "expected"), [
+    # HuaweiCloud KMS is newer than the 3.11 binary: the line as hckms/keysource.go writes it
+    ("--hckms", "tr-west-1:0f5b1a58-8e43-4b17-9c8b-05a3b8a1ad8e", "huaweicloudsdkcore",
+     line("HCKMS", "info", "Encryption failed", keyID="tr-west-1:0f5b1a58-8e43-4b17-9c8b-05a3b8a1ad8e")),
+    # the binary takes a minute to give up on GCP here; its line is gcpkms/keysource.go's
+    pytest.param("--gcp-kms", "projects/p/locations/global/keyRings/r/cryptoKeys/k", "google.cloud.kms",
+                 line("GCPKMS", "info", "Encryption failed",
+                      resourceID="projects/p/locations/global/keyRings/r/cryptoKeys/k"), marks=pytest.mark.slow),
+], ids=["hckms", "gcpkms"])
+def test_other_cloud_failure_lines(tmp_path: Path, flag: str, key: str, sdk: str, expected: str) -> None:
+    pytest.importorskip(sdk)
+    (tmp_path / "p.yaml").write_bytes(PLAIN)
+    dead = f"127.0.0.1:{_closed_port()}"
+    env = base_env(tmp_path, HUAWEICLOUD_SDK_AK="ak", HUAWEICLOUD_SDK_SK="sk", HUAWEICLOUD_SDK_PROJECT_ID="p",
+                   HTTPS_PROXY=f"http://{dead}", HTTP_PROXY=f"http://{dead}", GCE_METADATA_HOST=dead,
+                   GCE_METADATA_IP=dead, NO_GCE_CHECK="True")
+    res = run("ours", ["--verbose", "-e", flag, key, "p.yaml"], env, tmp_path)
+    assert res.returncode == 1, res.stderr.decode()
+    assert lines(res.stderr) == [MASTER_KEYS_1, expected]
+    assert b"Traceback" not in res.stderr
