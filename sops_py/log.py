@@ -115,19 +115,19 @@ def fatal_line(message: str, name: str = DEFAULT_COMPONENT, stream: object = Non
     return format_line(50, message, name, colour=colour, bold=bold)
 
 
-def _formatter(stream: TextIO) -> logging.Formatter:
+def _formatter(stream: TextIO | None) -> logging.Formatter:
     import logging
 
     class LogrusFormatter(logging.Formatter):
         """logging records -> sops' lines; the terminal checks are made per line, as the stream
         may be swapped (tests capture stderr)."""
 
-        def __init__(self, stream: TextIO) -> None:
+        def __init__(self, stream: TextIO | None) -> None:
             super().__init__()
-            self.stream = stream
+            self.stream = stream  # None: sys.stderr as it is at each line
 
         def format(self, record: logging.LogRecord) -> str:
-            colour, bold = _styles(self.stream)
+            colour, bold = _styles(sys.stderr if self.stream is None else self.stream)
             return format_line(record.levelno, record.getMessage(), getattr(record, "sops_name", DEFAULT_COMPONENT),
                                getattr(record, "sops_fields", None), now=record.created, colour=colour, bold=bold)
 
@@ -137,9 +137,21 @@ def _formatter(stream: TextIO) -> logging.Formatter:
 def _apply(verbose: bool, stream: TextIO) -> None:
     import logging
 
+    class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+        """Writes to ``sys.stderr`` as it is when a line is written: a library caller or a test may
+        swap (and close) the stream that was current when logging was configured."""
+
+        @property
+        def stream(self) -> TextIO:
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value: object) -> None:
+            pass
+
     log = logging.getLogger(NAME)
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(_formatter(stream))
+    handler: logging.Handler = StderrHandler() if stream is sys.stderr else logging.StreamHandler(stream)
+    handler.setFormatter(_formatter(None if stream is sys.stderr else stream))
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if verbose else logging.WARNING)
     log.propagate = False

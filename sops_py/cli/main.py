@@ -146,7 +146,9 @@ class SopsApp(urfave.UrfaveGroup):
 @o.apply(o.GLOBAL_OPTIONS)
 @click.pass_context
 def cli(ctx: click.Context, /, **opts: Any) -> None:
-    o.setup_logging(bool(opts.get("verbose")))
+    # sops reads the global --verbose in its legacy form and in publish and keyservice (c.GlobalBool);
+    # its other subcommands ask their own flags (urfave/cli 1's c.Bool), which have no --verbose
+    o.setup_logging(bool(opts.get("verbose")) and ctx.invoked_subcommand in (None, "publish", "keyservice"))
     if ctx.invoked_subcommand is None:
         app = ctx.command
         assert isinstance(app, SopsApp)

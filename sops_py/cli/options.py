@@ -100,14 +100,14 @@ MAC_ONLY = opt("--mac-only-encrypted", is_flag=True, help="compute MAC only over
 EXTENSIONS: dict[tuple[str, ...], dict[str, str]] = {
     ("decrypt",): {
         "indent": "the global --indent, also accepted after the command",
-        "verbose": "the global --verbose, also accepted after the command",
+        "verbose": "verbose logging for this command (sops' global --verbose applies to its legacy form only)",
         "output-dir": "several files: write each decrypted file under this directory; several files with "
                       "--in-place are each rewritten in place (one process, identities loaded once)",
     },
     ("encrypt",): {
         "indent": "the global --indent, also accepted after the command",
         "mac-only-encrypted": "as the global flag (sops 3.13 reads the global one for subcommands)",
-        "verbose": "the global --verbose, also accepted after the command",
+        "verbose": "verbose logging for this command (sops' global --verbose applies to its legacy form only)",
         "output-dir": "several files: write each encrypted file under this directory; several files with "
                       "--in-place are each rewritten in place",
         "reuse": "encrypt with the data key, keys and rules of an existing encrypted file, keeping the "
@@ -115,12 +115,12 @@ EXTENSIONS: dict[tuple[str, ...], dict[str, str]] = {
     },
     ("rotate",): {
         "indent": "the global --indent, also accepted after the command",
-        "verbose": "the global --verbose, also accepted after the command",
+        "verbose": "verbose logging for this command (sops' global --verbose applies to its legacy form only)",
     },
     ("updatekeys",): {
         "shamir-secret-sharing-threshold": "the threshold to write (sops reads this flag but does not define "
                                            "it on updatekeys, so it is always 0 there)",
-        "verbose": "the global --verbose, also accepted after the command",
+        "verbose": "verbose logging for this command (sops' global --verbose applies to its legacy form only)",
     },
 }
 
@@ -191,7 +191,7 @@ def env_of(ctx: click.Context, opts: dict[str, Any] | None = None) -> Env:
     env = Env(config_path=params.get("config") or None, indent=params.get("indent"))
     if opts and opts.get("indent") is not None:
         env.indent = opts["indent"]
-    if (opts and opts.get("verbose")) or params.get("verbose"):
+    if opts and opts.get("verbose"):  # sops-py's own flag: sops' global one does not reach subcommands
         log.configure(True)
     return env
 

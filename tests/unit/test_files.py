@@ -355,7 +355,12 @@ def test_an_interrupted_rewrite_is_finished_by_the_next_run(tmp_path: Path, k: i
     assert _leftovers(tmp_path) == []
 
 
-def test_a_journal_for_a_file_changed_since_is_kept(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_journal_for_a_file_changed_since_is_kept(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    # an earlier in-process CLI run may have configured the sops_py logger (which does not propagate)
+    monkeypatch.setattr(logging.getLogger("sops_py"), "propagate", True)
     old, new = b"old-bytes-" * 3, b"NEW+BYTES+" * 4
     f = tmp_path / "linked.yaml"
     f.write_bytes(b"edited by hand since")

@@ -162,3 +162,21 @@ def test_same_lines_as_sops_on_a_terminal(tmp_path: Path) -> None:
         go_lines = [ln for ln in go.decode().splitlines() if "\x1b[" in ln]
         py_lines = [ln for ln in py.decode().splitlines() if "\x1b[" in ln]
         assert go_lines and py_lines == go_lines, args
+
+
+def test_lines_go_to_stderr_as_it_is_when_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library caller (or a test) may swap and close the stderr that was current when logging was
+    configured: lines follow sys.stderr instead of failing on the closed stream."""
+    import io
+
+    from sops_py import log
+
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    log.configure(False)
+    log.warning("one")
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    log.warning("two")
+    assert 'msg=two' in second.getvalue() and "one" not in second.getvalue()
