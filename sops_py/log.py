@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 NAME = "sops_py"
 DEFAULT_COMPONENT = "CMD"  # the logger of sops' cmd/sops, which writes most of its messages
 _START = time.time()  # logrus' baseTimestamp: the seconds in "WARN[0003]" count from start-up
-_pending: tuple[bool, TextIO] | None = None  # (verbose, stream) not applied yet
+_pending: bool | None = None  # verbose, when configure was called before ``logging`` was loaded
 
 # logrus needsQuoting: any other character makes a value quoted with Go's %q
 _BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._/@^+")
@@ -41,9 +41,9 @@ def configure(verbose: bool) -> None:
     global _pending
     if "logging" in sys.modules:
         _pending = None
-        _apply(verbose, sys.stderr)
+        _apply(verbose)
     else:
-        _pending = (verbose, sys.stderr)  # the stream in use now, as an eager handler would hold
+        _pending = verbose
 
 
 def _isatty(stream: object) -> bool:
@@ -115,26 +115,22 @@ def fatal_line(message: str, name: str = DEFAULT_COMPONENT, stream: object = Non
     return format_line(50, message, name, colour=colour, bold=bold)
 
 
-def _formatter(stream: TextIO | None) -> logging.Formatter:
+def _formatter() -> logging.Formatter:
     import logging
 
     class LogrusFormatter(logging.Formatter):
         """logging records -> sops' lines; the terminal checks are made per line, as the stream
         may be swapped (tests capture stderr)."""
 
-        def __init__(self, stream: TextIO | None) -> None:
-            super().__init__()
-            self.stream = stream  # None: sys.stderr as it is at each line
-
         def format(self, record: logging.LogRecord) -> str:
-            colour, bold = _styles(sys.stderr if self.stream is None else self.stream)
+            colour, bold = _styles(sys.stderr)
             return format_line(record.levelno, record.getMessage(), getattr(record, "sops_name", DEFAULT_COMPONENT),
                                getattr(record, "sops_fields", None), now=record.created, colour=colour, bold=bold)
 
-    return LogrusFormatter(stream)
+    return LogrusFormatter()
 
 
-def _apply(verbose: bool, stream: TextIO) -> None:
+def _apply(verbose: bool) -> None:
     import logging
 
     class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -150,8 +146,8 @@ def _apply(verbose: bool, stream: TextIO) -> None:
             pass
 
     log = logging.getLogger(NAME)
-    handler: logging.Handler = StderrHandler() if stream is sys.stderr else logging.StreamHandler(stream)
-    handler.setFormatter(_formatter(None if stream is sys.stderr else stream))
+    handler = StderrHandler()
+    handler.setFormatter(_formatter())
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if verbose else logging.WARNING)
     log.propagate = False
@@ -163,9 +159,9 @@ def logger() -> logging.Logger:
     import logging
 
     if _pending is not None:
-        verbose, stream = _pending
+        verbose = _pending
         _pending = None
-        _apply(verbose, stream)
+        _apply(verbose)
     return logging.getLogger(NAME)
 
 
@@ -179,7 +175,7 @@ def enabled(level: int) -> bool:
     if level >= 30:
         return True
     if _pending is not None:
-        return _pending[0]
+        return _pending
     if "logging" not in sys.modules:
         return False
     return logger().isEnabledFor(level)
