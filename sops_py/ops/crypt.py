@@ -108,9 +108,9 @@ def seal(branches: list[Branch], md: Metadata, cipher: Cipher, now: _dt.datetime
         raise ErrorEncryptingMac(f"Could not encrypt MAC: {e}") from None
 
 
-def encrypt_data(data: bytes, in_store: Store, out_store: Store, settings: EncryptSettings, ring: KeyRing,
-                 now: _dt.datetime | None = None, rand: Callable[[int], bytes] = os.urandom) -> bytes:
-    """Encrypt plaintext file bytes into sops file bytes."""
+def plaintext_documents(data: bytes, in_store: Store, out_store: Store) -> list[Branch]:
+    """The documents of a plaintext file to encrypt, refused as sops refuses them: unparsable, empty,
+    or already carrying sops metadata."""
     try:
         branches = in_store.load_plain(data)
     except SopsError as e:
@@ -121,6 +121,13 @@ def encrypt_data(data: bytes, in_store: Store, out_store: Store, settings: Encry
         )
     if has_sops_key(branches, out_store):
         raise FileAlreadyEncrypted(ALREADY_ENCRYPTED)
+    return branches
+
+
+def encrypt_data(data: bytes, in_store: Store, out_store: Store, settings: EncryptSettings, ring: KeyRing,
+                 now: _dt.datetime | None = None, rand: Callable[[int], bytes] = os.urandom) -> bytes:
+    """Encrypt plaintext file bytes into sops file bytes."""
+    branches = plaintext_documents(data, in_store, out_store)
     md = new_metadata(settings)
     key = new_data_key(rand)
     wrap_groups(md, key, ring, rand)
@@ -173,16 +180,7 @@ def reuse_encrypt(data: bytes, in_store: Store, out_store: Store, previous: byte
     """Encrypt plaintext file bytes with the data key and metadata of ``previous`` (a sops file),
     keeping the ciphertext of every value that did not change (minimal-churn re-encryption, a sops-py
     extension). ``previous`` must decrypt with a valid MAC: a tampered file lends nothing."""
-    try:
-        branches = in_store.load_plain(data)
-    except SopsError as e:
-        raise CouldNotReadInputFile(f"Error unmarshalling file: {e}") from None
-    if not branches:
-        raise NeedAtLeastOneDocument(
-            "File cannot be completely empty, it must contain at least one document"
-        )
-    if has_sops_key(branches, out_store):
-        raise FileAlreadyEncrypted(ALREADY_ENCRYPTED)
+    branches = plaintext_documents(data, in_store, out_store)
     from .reuse import Previous
 
     old, md = load_encrypted(previous, previous_store)

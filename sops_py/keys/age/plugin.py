@@ -257,10 +257,7 @@ def _wrap(name: str, recipient: str, file_key: bytes, env: Mapping[str, str], pr
             if st.type == "recipient-stanza":
                 if len(st.args) < 2:
                     raise _GoError("malformed recipient stanza: unexpected argument count")
-                if not st.args[0].lstrip("+-").isdigit():
-                    raise _GoError("malformed recipient stanza: invalid index")
-                if int(st.args[0]) != 0:
-                    raise _GoError("malformed recipient stanza: unexpected index")
+                _check_first_index(st.args[0], "recipient")
                 stanzas.append(_Stanza(st.args[1], st.args[2:], st.body))
                 conn.send("ok", [])
             elif st.type == "labels":
@@ -280,6 +277,14 @@ def _wrap(name: str, recipient: str, file_key: bytes, env: Mapping[str, str], pr
     if not stanzas:
         raise _GoError("received zero recipient stanzas")
     return stanzas
+
+
+def _check_first_index(index: str, stanza: str) -> None:
+    """A plugin's answer names the recipient or identity it is for; sops-py sends one, index 0."""
+    if not index.lstrip("+-").isdigit():
+        raise _GoError(f"malformed {stanza} stanza: invalid index")
+    if int(index) != 0:
+        raise _GoError(f"malformed {stanza} stanza: unexpected index")
 
 
 class PluginIdentity(_Identity):
@@ -311,10 +316,7 @@ class PluginIdentity(_Identity):
                 if st.type == "file-key":
                     if len(st.args) != 1:
                         raise _GoError("malformed file-key stanza: unexpected arguments count")
-                    if not st.args[0].lstrip("+-").isdigit():
-                        raise _GoError("malformed file-key stanza: invalid index")
-                    if int(st.args[0]) != 0:
-                        raise _GoError("malformed file-key stanza: unexpected index")
+                    _check_first_index(st.args[0], "file-key")
                     if file_key is not None:
                         raise _GoError("received duplicated file-key stanza")
                     file_key = st.body
