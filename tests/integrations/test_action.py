@@ -1,6 +1,7 @@
 """The composite GitHub Action (action.yml): its steps' scripts run as the runner runs them (inputs and
 step outputs substituted into `env:`, bash -eo pipefail, $GITHUB_ENV/$GITHUB_OUTPUT/$GITHUB_PATH files).
-The install step needs PyPI, so a stand-in for the installed sops-py takes its place here."""
+The other tests put a stand-in for the installed sops-py in place of the install step, which needs
+PyPI; test_install_step_installs_a_working_sops_py (slow) runs that step for real."""
 
 from __future__ import annotations
 
@@ -130,3 +131,31 @@ def test_file_names_are_never_patterns(tmp_path: Path) -> None:
                                         clean_env())
     assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
     assert "from-brackets" in github_env.read_text() and "from-s1" not in github_env.read_text()
+
+
+@pytest.mark.slow
+def test_install_step_installs_a_working_sops_py(tmp_path: Path) -> None:
+    """The install step as the runner runs it, for real: a venv, pip installing the action's own
+    checkout (its dependencies come from PyPI, as on a runner), then the installed command decrypts."""
+    source = tmp_path / "action"
+    ignore = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build", "tests", "testdata", "bench")
+    shutil.copytree(ROOT, source, ignore=ignore)
+    step = next(s for s in ACTION["runs"]["steps"] if s.get("id") == "install")
+    runner_temp = tmp_path / "runner_temp"
+    runner_temp.mkdir()
+    out_file, path_file = tmp_path / "output", tmp_path / "github_path"
+    out_file.touch()
+    env = {**clean_env(), "RUNNER_TEMP": str(runner_temp), "GITHUB_OUTPUT": str(out_file),
+           "GITHUB_PATH": str(path_file)}
+    env.update({k: expr(str(v), {}, {}).replace(str(ROOT), str(source)) for k, v in step["env"].items()})
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, check=False, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    outputs = dict(line.split("=", 1) for line in out_file.read_text().splitlines())
+    installed = Path(outputs["bin"])
+    assert installed.parent == Path(path_file.read_text().strip()) and installed.is_file()
+    enc = tmp_path / "s.enc.yaml"
+    enc.write_bytes(sops_py.encrypt("token: t0ps3cret\n", "yaml", age=[AGE_RECIPIENT], config=False))
+    run = subprocess.run([str(installed), "decrypt", str(enc)], capture_output=True, text=True, check=False,
+                         env={**clean_env(), "SOPS_AGE_KEY_FILE": str(AGE_KEY_FILE)}, cwd=tmp_path, timeout=60)
+    assert (run.returncode, run.stdout) == (0, "token: t0ps3cret\n"), run.stderr
