@@ -271,7 +271,7 @@ class AzureKeyVaultBackend:
             opts["connection_verify"] = bundle
         return opts
 
-    def _client(self, vault_url: str) -> tuple[_SDK, KeyClient]:
+    def _client(self, vault_url: str, purpose: str) -> tuple[_SDK, KeyClient]:
         with self._lock:
             if self._sdk is None:
                 self._sdk = _SDK()
@@ -280,17 +280,21 @@ class AzureKeyVaultBackend:
             if client is None:
                 opts = self._pipeline_options()
                 if self._credential is None:
-                    self._credential = sdk.DefaultAzureCredential(
-                        exclude_shared_token_cache_credential=True, exclude_visual_studio_code_credential=True,
-                        exclude_broker_credential=True, **opts)
+                    try:
+                        self._credential = sdk.DefaultAzureCredential(
+                            exclude_shared_token_cache_credential=True, exclude_visual_studio_code_credential=True,
+                            exclude_broker_credential=True, **opts)
+                    except ValueError as e:  # a bad setting (AZURE_AUTHORITY_HOST not https, ...)
+                        raise KeyFailed(f"failed to get Azure token credential to {purpose}: {e}") from None
                 client = self._clients[vault_url] = sdk.KeyClient(vault_url, self._credential,
                                                                   api_version=API_VERSION, **opts)
             return sdk, client
 
     def _call(self, vault_url: str, method: str, path: str, body: dict[str, str] | None,
-              prefix: str) -> dict[str, Any]:
-        """One Key Vault request; the parsed JSON of a 200 answer, else KeyFailed(prefix + sops' text)."""
-        sdk, client = self._client(vault_url)
+              prefix: str, purpose: str) -> dict[str, Any]:
+        """One Key Vault request; the parsed JSON of a 200 answer, else KeyFailed(prefix + sops' text)
+        (``purpose`` words a credential that cannot be built, as sops does)."""
+        sdk, client = self._client(vault_url, purpose)
         url = f"{vault_url}{path}?api-version={API_VERSION}"
         try:
             resp = client.send_request(sdk.HttpRequest(method, path, json=body))
@@ -320,7 +324,8 @@ class AzureKeyVaultBackend:
         prefix = f"failed to {op} sops data key with Azure Key Vault key '{ident}': "
         # azcore joins the path as Go's path.Join: an empty version leaves no empty segment behind
         path = f"/keys/{_quote(name)}/{_quote(version)}/{op}" if version else f"/keys/{_quote(name)}/{op}"
-        result = self._call(vault_url, "POST", path, {"alg": ALGORITHM, "value": b64url(value)}, prefix)
+        result = self._call(vault_url, "POST", path, {"alg": ALGORITHM, "value": b64url(value)}, prefix,
+                            "encrypt data" if op == "encrypt" else "decrypt")
         out = result.get("value")
         try:
             if not isinstance(out, str):
@@ -336,7 +341,7 @@ class AzureKeyVaultBackend:
         vault_url, name = str(entry.fields.get("vault_url", "")), str(entry.fields.get("name", ""))
         prefix = "failed to fetch Azure Key to retrieve key version: "
         try:
-            result = self._call(vault_url, "GET", f"/keys/{_quote(name)}/", None, prefix)
+            result = self._call(vault_url, "GET", f"/keys/{_quote(name)}/", None, prefix, "retrieve key version")
             key = result.get("key")
             kid = key.get("kid") if isinstance(key, dict) else None
             version = kid_version(kid) if isinstance(kid, str) else ""

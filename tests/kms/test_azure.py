@@ -797,3 +797,19 @@ def test_unparsable_urls_match_sops(az: Azure, tmp_path: Path) -> None:
         a, b = _same_failure(az, tmp_path, ["encrypt", "--azure-kv", given, src], az.env())
         _same(a, b, 1)
         assert a.stderr.endswith(b" into a valid Azure Key Vault MasterKey []\n")
+
+
+def test_bad_authority_host_is_one_line(az: Azure, tmp_path: Path) -> None:
+    """A credential that cannot even be built fails in sops' words (azkv's "failed to get Azure token
+    credential to ..."), one line, no traceback. azure-identity refuses AZURE_AUTHORITY_HOST that is
+    not https when the chain is built; Go's azidentity only when a link uses it (sops succeeds here,
+    where the emulator's credential never asks the authority): a documented difference."""
+    key = az.key("badauthority")
+    src = write(tmp_path / "plain.yaml", PLAIN)
+    env = az.env(AZURE_AUTHORITY_HOST="http://login.example.invalid")
+    a = ours(az, ["encrypt", "--azure-kv", url(key), src], env, tmp_path)
+    assert a.returncode == 1
+    assert a.stderr == (b'Could not generate data key: [failed to encrypt new data key with master key "'
+                        + url(key).encode() + b'": failed to get Azure token credential to encrypt data: '
+                        b"'http://login.example.invalid' is an invalid authority. The value must be a TLS "
+                        b"protected (https) URL.]\n")
