@@ -145,6 +145,21 @@ def _versions_as_recorded(rule_groups: list[list[KeyEntry]], file_groups: list[l
         out.append(keys)
     return out
 
+# The metadata markers Flux's decryptor looks for, by the format that writes them. A file whose
+# extension says nothing (binary by default) but that carries one of these was encrypted with
+# --input-type: judging it as binary would call it "ENC text without metadata".
+_MARKERS = ((b"\nsops:", b"mac: ENC[", "yaml"), (b"sops_mac=ENC[", b"sops_mac=ENC[", "dotenv"),
+            (b"[sops]", b"mac", "ini"))
+
+
+def sniff_format(data: bytes) -> str:
+    """The text format whose sops metadata ``data`` carries, or "binary" (sops' default)."""
+    for where, what, fmt in _MARKERS:
+        if (where in data or data.startswith(where.lstrip(b"\n"))) and what in data:
+            return fmt
+    return "binary"
+
+
 def _shown(path: str, cwd: str) -> str:
     """A path as messages show it: relative to the working directory when under it."""
     rel = os.path.relpath(path, cwd)
@@ -214,6 +229,8 @@ class Checker:
         except OSError as e:
             self._add(shown, 1, ERROR, f"cannot read the file: {e.strerror or e}")
             return
+        if fmt == "binary" and not self.options.input_type:
+            fmt = sniff_format(data)
         fixed = self._judge(shown, path, fmt, data, rule, config_path)
         if fixed:
             self.report.fixed.append(shown)

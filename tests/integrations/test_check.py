@@ -271,6 +271,27 @@ def test_versionless_azure_key_in_the_rule_matches_the_recorded_version(tmp_path
         assert ("recipients differ" in run.out) is differs
 
 
+@pytest.mark.parametrize("fmt", ["yaml", "dotenv", "ini"])
+def test_a_text_format_under_an_extension_that_says_nothing_is_sniffed(tmp_path: Path, fmt: str) -> None:
+    """``app.conf`` encrypted with --input-type: judged in the format its sops metadata is written in
+    (binary is sops' default for such an extension), so a clean file passes and an added value fails."""
+    from tests.helpers import AGE_RECIPIENT
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    write(root, ".sops.yaml", f"creation_rules:\n  - path_regex: \\.conf$\n    age: {AGE_RECIPIENT}\n")
+    plain = {"yaml": f"password: {SECRET}\n", "dotenv": f"password={SECRET}\n",
+             "ini": f"[db]\npassword = {SECRET}\n"}[fmt]
+    conf = root / "app.conf"
+    conf.write_bytes(api.encrypt(plain, fmt, age=[AGE_RECIPIENT], config=False))  # type: ignore[arg-type]
+    run = check(root, "app.conf")
+    assert (run.code, lines(run)) == (0, []), run.out
+    added = {"yaml": "token: leaked\n", "dotenv": "token=leaked\n", "ini": "[extra]\ntoken = leaked\n"}[fmt]
+    conf.write_text(added + conf.read_text() if fmt != "yaml" else conf.read_text().replace("sops:", added + "sops:", 1))
+    run = check(root, "app.conf")
+    assert run.code == 1 and "token" in run.out and "leaked" not in run.out, run.out
+
+
 # ------------------------------------------------------------------ --verify
 
 
