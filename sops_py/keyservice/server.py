@@ -167,9 +167,10 @@ def start(network: str, address: str, prompt: bool = False, env: Mapping[str, st
 
 
 def serve(network: str, address: str, prompt: bool = False, env: Mapping[str, str] | None = None) -> None:
-    """Run a key service until SIGINT or SIGTERM, then stop it (removing a Unix socket file)."""
-    running = start(network, address, prompt, env)
-    log.info("Listening on %s://%s", network, address, name="KEYSERVICE")
+    """Run a key service until SIGINT or SIGTERM, then stop it (removing a Unix socket file).
+
+    The handlers are installed before the socket exists: a client (or a supervisor) that sees the
+    socket may signal at once, and that signal must stop the service cleanly, not interrupt it."""
     stop = threading.Event()
     caught: list[int] = []
 
@@ -181,6 +182,13 @@ def serve(network: str, address: str, prompt: bool = False, env: Mapping[str, st
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
+    try:
+        running = start(network, address, prompt, env)
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
+    log.info("Listening on %s://%s", network, address, name="KEYSERVICE")
     try:
         while not stop.wait(0.5):
             pass
