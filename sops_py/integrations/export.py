@@ -230,10 +230,7 @@ def write_private(path: str, text: str) -> None:
     """Replace ``path`` atomically with ``text``, readable by the owner only (a dotenv report)."""
     from ..ops.files import write_atomic
 
-    if not os.path.exists(path):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # write_atomic keeps this mode
-        os.close(fd)
-    write_atomic(path, text.encode("utf-8", "surrogateescape"), durable=False)
+    write_atomic(path, text.encode("utf-8", "surrogateescape"), durable=False, new_mode=0o600)
 
 
 def export(files: Iterable[str], fmt: str, *, prefix: str = "", mask: bool | None = None,

@@ -34,7 +34,7 @@ def read_input(path: str | None) -> bytes:
         raise CouldNotReadInputFile(f"Error reading file: open {path}: {reason}") from None
 
 
-def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = True) -> None:
+def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = True, new_mode: int = 0o666) -> None:
     """Write ``data`` to the file at ``path`` so that it is at every moment either the old or the new
     complete file, keeps what the user had (owner, group, mode, ACLs and other extended attributes, hard
     links) and leaves no copy of either behind.
@@ -50,7 +50,7 @@ def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = T
     ``durable`` syncs the data (and the directory) before the call returns, so a power cut cannot leave
     the renamed file empty: wanted where the user's file is replaced, not for an output derived from an
     input that stays (--output, --output-dir), where it would cost disk flushes per file (sops syncs
-    neither)."""
+    neither). ``new_mode`` (less the umask) is a new file's mode; an existing file keeps its own."""
     try:
         st: os.stat_result | None = os.lstat(path)
     except OSError:
@@ -74,7 +74,7 @@ def write_atomic(path: str, data: bytes, what: str = "output", durable: bool = T
         return
     try:
         # an existing file's copy stays private until it has the old file's owner and mode
-        fd, named = inplace.open_unnamed_or_named(directory, mode=0o600 if st is not None else 0o666)
+        fd, named = inplace.open_unnamed_or_named(directory, mode=0o600 if st is not None else new_mode)
     except OSError as e:
         if st is not None and e.errno in _REFUSED:
             _rewrite_existing(path, target, data, what, st, journal=False)  # the directory takes no new entry
