@@ -37,7 +37,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.kms.netfix import TestCA
+from tests.kms.netfix import LoopbackListener, TestCA
 
 TENANT = "5f0c6e3a-8d1b-4c2e-9a47-0b1d2c3e4f50"
 VAULT_RESOURCE = "https://vault.azure.net"
@@ -358,34 +358,20 @@ class AzureServers:
             s.server_close()
 
 
-class Blackhole:
+class Blackhole(LoopbackListener):
     """A TCP port that accepts connections and never answers (an unresponsive endpoint)."""
 
     def __init__(self) -> None:
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self.port = int(self._sock.getsockname()[1])
         self._conns: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__(backlog=16)
 
-    def _serve(self) -> None:
-        self._sock.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            self._conns.append(conn)
+    def accepted(self, conn: socket.socket) -> None:
+        self._conns.append(conn)
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        super().close()
         for c in self._conns:
             c.close()
-        self._sock.close()
 
 
 if __name__ == "__main__":  # pragma: no cover - manual experiments

@@ -94,19 +94,15 @@ class TestCA:
         return ctx
 
 
-class ConnectProxy:
-    """An HTTP CONNECT proxy on 127.0.0.1 that tunnels ``host:port`` to the loopback port routed to it.
+class LoopbackListener:
+    """A TCP port on 127.0.0.1 whose accepted connections go to ``accepted``, on a thread of its own,
+    until ``close``."""
 
-    ``routes`` maps ``"host:port"`` (as the client sends it in CONNECT) to a local port. ``seen`` lists
-    every CONNECT target asked for, routed or not (tests assert on it)."""
-
-    def __init__(self, routes: dict[str, int]) -> None:
-        self.routes = dict(routes)
-        self.seen: list[str] = []
+    def __init__(self, backlog: int = 64) -> None:
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
+        self._sock.listen(backlog)
         self.port = int(self._sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self._stop = threading.Event()
@@ -120,7 +116,30 @@ class ConnectProxy:
                 conn, _ = self._sock.accept()
             except (socket.timeout, OSError):
                 continue
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+            self.accepted(conn)
+
+    def accepted(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+class ConnectProxy(LoopbackListener):
+    """An HTTP CONNECT proxy on 127.0.0.1 that tunnels ``host:port`` to the loopback port routed to it.
+
+    ``routes`` maps ``"host:port"`` (as the client sends it in CONNECT) to a local port. ``seen`` lists
+    every CONNECT target asked for, routed or not (tests assert on it)."""
+
+    def __init__(self, routes: dict[str, int]) -> None:
+        self.routes = dict(routes)
+        self.seen: list[str] = []
+        super().__init__()
+
+    def accepted(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         try:
@@ -167,10 +186,6 @@ class ConnectProxy:
         finally:
             b.close()
 
-    def close(self) -> None:
-        self._stop.set()
-        self._sock.close()
-        self._thread.join(timeout=5)
 
 
 @contextmanager
