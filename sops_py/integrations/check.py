@@ -32,6 +32,7 @@ from ..metadata import KeyEntry
 from ..stores import FORMATS, format_for_path, get_store
 from .check_lines import Key, comment_line, line_of_text, locate
 from .check_tree import Leaf, display_path, plaintext_leaves, token_problem
+from .sopsfile import sniff_format
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -144,21 +145,6 @@ def _versions_as_recorded(rule_groups: list[list[KeyEntry]], file_groups: list[l
             keys.append(k)
         out.append(keys)
     return out
-
-# The metadata markers Flux's decryptor looks for, by the format that writes them. A file whose
-# extension says nothing (binary by default) but that carries one of these was encrypted with
-# --input-type: judging it as binary would call it "ENC text without metadata".
-_MARKERS = ((b"\nsops:", b"mac: ENC[", "yaml"), (b"sops_mac=ENC[", b"sops_mac=ENC[", "dotenv"),
-            (b"[sops]", b"mac", "ini"))
-
-
-def sniff_format(data: bytes) -> str:
-    """The text format whose sops metadata ``data`` carries, or "binary" (sops' default)."""
-    for where, what, fmt in _MARKERS:
-        if (where in data or data.startswith(where.lstrip(b"\n"))) and what in data:
-            return fmt
-    return "binary"
-
 
 def _shown(path: str, cwd: str) -> str:
     """A path as messages show it: relative to the working directory when under it."""

@@ -28,6 +28,7 @@ import stat
 
 from ..errors import SopsError
 from ..keychain import Keys
+from .sopsfile import MARKERS
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
 MAX_FILE_SIZE = 5 * 1024 * 1024  # Flux's default --sops-max-file-size... limit (5 MiB)
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 DISABLED_ANNOTATION = "kustomize.toolkit.fluxcd.io/decrypt"
-MARKERS = {"yaml": b"mac: ENC[", "json": b'"mac": "ENC[', "binary": b'"mac": "ENC[', "dotenv": b"sops_mac=ENC[",
-           "ini": b"[sops]"}
 
 
 class BuildError(SopsError):

@@ -18,7 +18,6 @@ import tempfile
 from ..keychain import Keys
 from ..tree import Branch
 from .kustomize import (
-    MARKERS,
     BuildError,
     SourceDecryptor,
     decrypt_bytes,
@@ -26,6 +25,7 @@ from .kustomize import (
     is_disabled,
     redact,
 )
+from .sopsfile import MARKERS
 
 TYPE_CHECKING = False  # typing costs milliseconds of start-up; mypy reads this block as always true
 if TYPE_CHECKING:

@@ -56,6 +56,21 @@ def _may_hold(data: bytes, fmt: str) -> bool:
     return b"sops" in data
 
 
+# The bytes Flux's decryptor takes as "this file holds sops metadata", per format (a MAC token where
+# the format writes it; INI: the section).
+MARKERS = {"yaml": b"mac: ENC[", "json": b'"mac": "ENC[', "binary": b'"mac": "ENC[', "dotenv": b"sops_mac=ENC[",
+           "ini": b"[sops]"}
+
+
+def sniff_format(data: bytes) -> str:
+    """The text format whose sops metadata ``data`` carries, or "binary" (sops' default for a name that
+    tells nothing): for a file encrypted with --input-type under such a name."""
+    for fmt in ("yaml", "dotenv", "ini"):
+        if MARKERS[fmt] in data and (fmt != "yaml" or data.startswith(b"sops:") or b"\nsops:" in data):
+            return fmt
+    return "binary"
+
+
 def open_loaded(loaded: Loaded, keys: Keys | None = None, keep_ivs: bool = True) -> Opened:
     """Recover the data key and decrypt the tree in place (MAC checked)."""
     from ..keychain import Keys as KeysClass
